@@ -1,0 +1,50 @@
+# Quick start (see README.md):
+#   make book   # create .venv, install pinned requirements, build the book into _build/html
+#   make test   # build the book with warnings as errors, then run every test
+# Other targets: make lab | make page PAGE=notebooks/02-simple-rnn.ipynb | make bench | make clean
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JB     := $(BIN)/jupyter-book build . -W -n --keep-going
+
+.PHONY: book test unit lab page bench clear-outputs clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+book: $(STAMP)
+	$(JB)
+	@echo
+	@echo "Book built. Open $(CURDIR)/_build/html/index.html in your browser."
+
+# Every test: the book build (warnings are errors, every notebook executed),
+# unit tests, every notebook under nbval, and browser tests of the built pages.
+test: $(STAMP)
+	$(JB)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -n 2
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+# Rebuild a single page fast (executes only that notebook), e.g.
+#   make page PAGE=notebooks/02-simple-rnn.ipynb
+page: $(STAMP)
+	$(BIN)/jupyter-book build $(PAGE)
+	@echo "Open $(CURDIR)/$(dir $(PAGE))_build/_page/$(basename $(notdir $(PAGE)))/html/index.html"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_cells.py
+
+clear-outputs: $(STAMP)
+	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+
+clean:
+	rm -rf _build notebooks/_build .pytest_cache
