@@ -14,6 +14,9 @@ against central finite differences in float64 (see ``rnn_core.gradcheck``).
 from .errors import HyperparameterError, NonFiniteError, RNNCoreError, ShapeError
 from .gradcheck import GradcheckResult, gradcheck, numerical_gradient, rel_error
 from .module import Module
+from .rnn import RNN
+from .lstm import LSTM
+from .peephole import PeepholeLSTM
 from . import init
 
 __version__ = "0.1.0"

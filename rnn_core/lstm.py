@@ -1,0 +1,289 @@
+"""Long short-term memory: one step, a whole sequence, a layer.
+
+Hochreiter & Schmidhuber (1997), "Long short-term memory", with the forget gate
+of Gers, Schmidhuber & Cummins (2000) and the forget-gate bias of 1 recommended
+by Jozefowicz, Zaremba & Sutskever (2015). One step, row vectors, the four gates
+in ONE fused matrix with column blocks ``[i | f | g | o]`` (PyTorch's order):
+
+    a   = x_t W_x + h_{t-1} W_h + b          (B, 4H)
+    i   = σ(a_i)     input gate              (B, H) each
+    f   = σ(a_f)     forget gate
+    g   = tanh(a_g)  candidate cell
+    o   = σ(a_o)     output gate
+    c_t = f ⊙ c_{t-1} + i ⊙ g
+    h_t = o ⊙ tanh(c_t)
+
+Backward through one step, given dh = ∂L/∂h_t and dc = ∂L/∂c_t (from the future):
+
+    do       = dh ⊙ tanh(c_t)
+    dc      += dh ⊙ o ⊙ (1 - tanh²(c_t))       (h_t depends on c_t too)
+    di = dc ⊙ g    df = dc ⊙ c_{t-1}    dg = dc ⊙ i    dc_{t-1} = dc ⊙ f
+    da_i = di ⊙ i(1-i)   da_f = df ⊙ f(1-f)   da_g = dg ⊙ (1-g²)   da_o = do ⊙ o(1-o)
+    da = [da_i | da_f | da_g | da_o]                                 (B, 4H)
+    dx_t = da W_xᵀ    dh_{t-1} = da W_hᵀ    dW_x += x_tᵀ da    dW_h += h_{t-1}ᵀ da    db += Σ_B da
+
+``dc_{t-1} = dc ⊙ f`` is the "constant error carousel": when f ≈ 1 the cell
+gradient flows back through time without being squashed.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .activations import sigmoid, tanh
+from .errors import HyperparameterError, ShapeError, check_array, check_dtype, check_mask, check_positive_int, check_rng
+from .init import orthogonal, xavier_uniform
+from .module import Module
+
+__all__ = ["LSTM", "LSTMCache", "LSTMStepCache", "lstm_step_forward", "lstm_step_backward",
+           "lstm_forward", "lstm_backward", "check_lstm_state"]
+
+
+def _gates(a: np.ndarray, H: int) -> np.ndarray:
+    """Apply the gate nonlinearities to a fused pre-activation (..., 4H) in place."""
+    sigmoid(a[..., :2 * H], out=a[..., :2 * H])      # i, f
+    tanh(a[..., 2 * H:3 * H], out=a[..., 2 * H:3 * H])  # g
+    sigmoid(a[..., 3 * H:], out=a[..., 3 * H:])      # o
+    return a
+
+
+def _gate_grads(dc, do, i, f, g, o, c_prev, da):
+    """Fill da (B, 4H) with the pre-activation gradients; return dc_{t-1} (without the carry)."""
+    H = i.shape[-1]
+    np.multiply(dc * g, i * (1.0 - i), out=da[:, :H])              # da_i
+    np.multiply(dc * c_prev, f * (1.0 - f), out=da[:, H:2 * H])    # da_f
+    np.multiply(dc * i, 1.0 - g * g, out=da[:, 2 * H:3 * H])       # da_g
+    np.multiply(do, o * (1.0 - o), out=da[:, 3 * H:])              # da_o
+    return dc * f
+
+
+# ----------------------------------------------------------------------------- one step
+
+class LSTMStepCache(NamedTuple):
+    x: np.ndarray        # (B, D)
+    h_prev: np.ndarray   # (B, H)
+    c_prev: np.ndarray   # (B, H)
+    i: np.ndarray        # (B, H)
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    tanh_c: np.ndarray   # (B, H) tanh(c_t)
+    W_x: np.ndarray      # (D, 4H)
+    W_h: np.ndarray      # (H, 4H)
+
+
+def lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b):
+    """One LSTM step.
+
+    Inputs: x_t (B, D), h_prev (B, H), c_prev (B, H), W_x (D, 4H), W_h (H, 4H), b (4H,).
+    Returns: h (B, H), c (B, H), an ``LSTMStepCache``.
+    """
+    H = h_prev.shape[1]
+    a = x_t @ W_x + h_prev @ W_h + b                  # (B, 4H)
+    i = sigmoid(a[:, :H])                             # (B, H)
+    f = sigmoid(a[:, H:2 * H])
+    g = tanh(a[:, 2 * H:3 * H])
+    o = sigmoid(a[:, 3 * H:])
+    c = f * c_prev + i * g                            # (B, H)
+    tanh_c = tanh(c)
+    h = o * tanh_c                                    # (B, H)
+    return h, c, LSTMStepCache(x_t, h_prev, c_prev, i, f, g, o, tanh_c, W_x, W_h)
+
+
+def lstm_step_backward(dh, dc, cache: LSTMStepCache):
+    """Backward of one step.
+
+    Inputs: dh (B, H) = ∂L/∂h_t, dc (B, H) = ∂L/∂c_t from later steps.
+    Returns: dx (B, D), dh_prev (B, H), dc_prev (B, H), dW_x (D, 4H), dW_h (H, 4H), db (4H,).
+    """
+    x, h_prev, c_prev, i, f, g, o, tanh_c, W_x, W_h = cache
+    B, H = h_prev.shape
+    do = dh * tanh_c                                  # (B, H)
+    dc = dc + dh * o * (1.0 - tanh_c * tanh_c)        # (B, H)
+    da = np.empty((B, 4 * H), dtype=np.result_type(dh, i))  # (B, 4H)
+    dc_prev = _gate_grads(dc, do, i, f, g, o, c_prev, da)
+    dx = da @ W_x.T                                   # (B, D)
+    dh_prev = da @ W_h.T                              # (B, H)
+    dW_x = x.T @ da                                   # (D, 4H)
+    dW_h = h_prev.T @ da                              # (H, 4H)
+    db = da.sum(axis=0)                               # (4H,)
+    return dx, dh_prev, dc_prev, dW_x, dW_h, db
+
+
+# ----------------------------------------------------------------------------- a sequence
+
+class LSTMCache(NamedTuple):
+    """Everything the backward needs. ``gates`` is the fused (T, B, 4H) buffer;
+    ``i, f, g, o`` are (T, B, H) views into it."""
+    x: np.ndarray              # (T, B, D)
+    h0: np.ndarray             # (B, H)
+    c0: np.ndarray             # (B, H)
+    gates: np.ndarray          # (T, B, 4H) activated gates [i | f | g | o]
+    i: np.ndarray              # (T, B, H)
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    c: np.ndarray              # (T, B, H) cell state after each step (carried through masked steps)
+    tanh_c: np.ndarray         # (T, B, H) tanh of the new cell value
+    h: np.ndarray              # (T, B, H) hidden state after each step (carried through masked steps)
+    mask: np.ndarray | None    # (T, B) bool, or None
+    W_x: np.ndarray            # (D, 4H)
+    W_h: np.ndarray            # (H, 4H)
+
+
+def lstm_forward(x, h0, c0, W_x, W_h, b, mask=None):
+    """Run the LSTM over a sequence.
+
+    Inputs: x (T, B, D), h0 (B, H), c0 (B, H), W_x (D, 4H), W_h (H, 4H), b (4H,),
+    mask (T, B) of 0/1 or None. At a masked step h and c are carried through
+    unchanged and the output is 0.
+
+    Returns: hs (T, B, H), (h_T, c_T) each (B, H), an ``LSTMCache``.
+    """
+    T, B, D = x.shape
+    H = h0.shape[1]
+    A = np.matmul(x.reshape(T * B, D), W_x).reshape(T, B, 4 * H)  # (T, B, 4H) all input projections
+    A += b
+    c = np.empty((T, B, H), dtype=A.dtype)
+    tanh_c = np.empty_like(c)
+    h = np.empty_like(c)
+    keep = None if mask is None else ~mask.astype(bool)[:, :, None]   # (T, B, 1) True where masked
+    h_prev, c_prev = h0, c0
+    tmp = np.empty((B, H), dtype=A.dtype)
+    for t in range(T):
+        a = A[t]                                                # (B, 4H) view
+        a += h_prev @ W_h
+        _gates(a, H)
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        np.multiply(f, c_prev, out=c[t])                        # c_t = f ⊙ c_{t-1} + i ⊙ g
+        np.multiply(i, g, out=tmp)
+        c[t] += tmp
+        tanh(c[t], out=tanh_c[t])
+        np.multiply(o, tanh_c[t], out=h[t])                     # h_t = o ⊙ tanh(c_t)
+        if keep is not None:
+            np.copyto(c[t], c_prev, where=keep[t])              # masked rows keep their state
+            np.copyto(h[t], h_prev, where=keep[t])
+        h_prev, c_prev = h[t], c[t]
+    hs = h if mask is None else h * mask[:, :, None].astype(h.dtype)  # (T, B, H)
+    m = None if mask is None else mask.astype(bool)
+    cache = LSTMCache(x, h0, c0, A, A[..., :H], A[..., H:2 * H], A[..., 2 * H:3 * H], A[..., 3 * H:],
+                      c, tanh_c, h, m, W_x, W_h)
+    return hs, (h[-1], c[-1]), cache
+
+
+def lstm_backward(dhs, cache: LSTMCache, dh_T=None, dc_T=None):
+    """BPTT through ``lstm_forward``.
+
+    Inputs: dhs (T, B, H); dh_T, dc_T (B, H) gradients of the final state (None = zeros).
+    Returns: dx (T, B, D), dh0 (B, H), dc0 (B, H), dW_x (D, 4H), dW_h (H, 4H), db (4H,).
+    """
+    x, h0, c0, A, i, f, g, o, c, tanh_c, h, mask, W_x, W_h = cache
+    T, B, D = x.shape
+    H = h0.shape[1]
+    dA = np.empty_like(A)                                       # (T, B, 4H)
+    dh_next = np.zeros_like(h0) if dh_T is None else dh_T
+    dc_next = np.zeros_like(c0) if dc_T is None else dc_T
+    for t in range(T - 1, -1, -1):
+        c_prev = c0 if t == 0 else c[t - 1]
+        dh = dhs[t] + dh_next                                   # (B, H)
+        dc = dc_next
+        if mask is not None:
+            m = mask[t][:, None]                                # (B, 1)
+            carry_h = np.where(m, 0.0, dh_next)                 # masked rows pass the gradient through
+            carry_c = np.where(m, 0.0, dc_next)
+            dh = np.where(m, dh, 0.0)
+            dc = np.where(m, dc, 0.0)
+        do = dh * tanh_c[t]
+        dc = dc + dh * o[t] * (1.0 - tanh_c[t] * tanh_c[t])
+        dc_next = _gate_grads(dc, do, i[t], f[t], g[t], o[t], c_prev, dA[t])
+        dh_next = dA[t] @ W_h.T                                 # (B, H)
+        if mask is not None:
+            dh_next += carry_h
+            dc_next += carry_c
+    dA2 = dA.reshape(T * B, 4 * H)                              # (T·B, 4H)
+    dx = (dA2 @ W_x.T).reshape(T, B, D)                         # (T, B, D)
+    dW_x = x.reshape(T * B, D).T @ dA2                          # (D, 4H)
+    dW_h = h0.T @ dA[0] + h[:-1].reshape((T - 1) * B, H).T @ dA[1:].reshape((T - 1) * B, 4 * H)  # (H, 4H)
+    db = dA2.sum(axis=0)                                        # (4H,)
+    return dx, dh_next, dc_next, dW_x, dW_h, db
+
+
+# ----------------------------------------------------------------------------- the layer
+
+def check_lstm_state(name, state, B, H, dtype):
+    """A ``(h, c)`` tuple of (B, H) arrays (or None) -> (h, c) cast to ``dtype``, or (None, None)."""
+    if state is None:
+        return None, None
+    if not isinstance(state, (tuple, list)) or len(state) != 2:
+        raise ShapeError(f"{name}: expected a tuple (h, c) of two (B={B}, H={H}) arrays, got {type(state).__name__}"
+                         + (f" of length {len(state)}" if isinstance(state, (tuple, list)) else ""))
+    h = check_array(f"{name}[0] (h)", state[0], 2, (B, H), "BH").astype(dtype, copy=False)
+    c = check_array(f"{name}[1] (c)", state[1], 2, (B, H), "BH").astype(dtype, copy=False)
+    return h, c
+
+
+class LSTM(Module):
+    """LSTM layer (Hochreiter & Schmidhuber 1997, with a forget gate).
+
+    Equations (gates fused, column blocks ``[i | f | g | o]`` as in PyTorch)::
+
+        a = x_t W_x + h_{t-1} W_h + b
+        i, f, g, o = σ(a_i), σ(a_f), tanh(a_g), σ(a_o)
+        c_t = f ⊙ c_{t-1} + i ⊙ g
+        h_t = o ⊙ tanh(c_t)
+
+    Parameters (``params``/``grads`` keys)::
+
+        W_x (D, 4H)   Xavier/Glorot uniform
+        W_h (H, 4H)   orthogonal, each H×H gate block on its own
+        b   (4H,)     zeros, except the forget block b[H:2H] = forget_bias (1.0, Jozefowicz et al. 2015)
+        -> 4H·(D + H + 1) numbers
+
+    ``forward(x (T, B, D), state0=(h0, c0) or None, mask (T, B) or None)``
+    returns ``hs (T, B, H)``, the final state ``(h, c)`` and an ``LSTMCache``
+    (``cache.i, .f, .g, .o, .c, .h`` are (T, B, H));
+    ``backward(dhs, cache, dstate=(dh_T, dc_T) or None)`` returns
+    ``(dx, (dh0, dc0))`` and overwrites ``grads``.
+    """
+
+    def __init__(self, input_size, hidden_size, forget_bias=1.0, rng=None, dtype=np.float32):
+        super().__init__()
+        self.input_size = D = check_positive_int("input_size", input_size)
+        self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
+        if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or not np.isfinite(forget_bias):
+            raise HyperparameterError(f"forget_bias: expected a finite number, got {forget_bias!r}")
+        self.dtype = check_dtype(dtype)
+        gen = check_rng(rng)
+        b = np.zeros(4 * H, dtype=self.dtype)
+        b[H:2 * H] = forget_bias
+        self.params = {
+            "W_x": xavier_uniform((D, 4 * H), gen, self.dtype),
+            "W_h": orthogonal((H, 4 * H), gen, self.dtype, blocks=4),
+            "b": b,
+        }
+        self.zero_grad()
+
+    def _check_x(self, x, state0, mask):
+        x = check_array("x", x, 3, (None, None, self.input_size), "TBD").astype(self.dtype, copy=False)
+        T, B, _ = x.shape
+        H = self.hidden_size
+        h0, c0 = check_lstm_state("state0", state0, B, H, self.dtype)
+        if h0 is None:
+            h0 = np.zeros((B, H), dtype=self.dtype)
+            c0 = np.zeros((B, H), dtype=self.dtype)
+        return x, h0, c0, check_mask(mask, T, B)
+
+    def forward(self, x, state0=None, mask=None):
+        x, h0, c0, mask = self._check_x(x, state0, mask)
+        p = self.params
+        return lstm_forward(x, h0, c0, p["W_x"], p["W_h"], p["b"], mask)
+
+    def backward(self, dhs, cache: LSTMCache, dstate=None):
+        T, B, _ = cache.x.shape
+        H = self.hidden_size
+        dhs = check_array("dhs", dhs, 3, (T, B, H), "TBH")
+        dh_T, dc_T = check_lstm_state("dstate", dstate, B, H, dhs.dtype)
+        dx, dh0, dc0, dW_x, dW_h, db = lstm_backward(dhs, cache, dh_T, dc_T)
+        self.grads.update(W_x=dW_x, W_h=dW_h, b=db)
+        return dx, (dh0, dc0)
