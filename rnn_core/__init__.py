@@ -17,6 +17,9 @@ from .module import Module
 from .rnn import RNN
 from .lstm import LSTM
 from .peephole import PeepholeLSTM
+from .gru import GRU
+from .layers import Dense, Dropout, Embedding
+from .losses import log_softmax, mse, perplexity, softmax, softmax_cross_entropy
 from . import init
 
 __version__ = "0.1.0"
