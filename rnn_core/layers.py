@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import (HyperparameterError, ShapeError, check_array, check_dtype, check_option,
-                     check_positive_int, check_rng, check_unit_interval)
+from .errors import (HyperparameterError, ShapeError, check_array, check_dtype, check_positive_int, check_rng,
+                     check_unit_interval)
 from .init import xavier_uniform
 from .module import Module
 
@@ -108,6 +108,13 @@ class Dense(Module):
         return (dy2 @ self.params["W"].T).reshape(x.shape)
 
 
+def _check_bool(name: str, value) -> bool:
+    """True or False exactly (``1`` or ``"yes"`` are refused, not coerced)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise HyperparameterError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
 class DropoutCache(NamedTuple):
     """``mask`` is the scaled keep-mask ``m / (1 − p)`` (broadcastable to x), or None in eval mode."""
     mask: np.ndarray | None
@@ -131,11 +138,11 @@ class Dropout(Module):
     def __init__(self, rate: float, shared_across_time: bool = False, rng=0):
         super().__init__()
         self.rate = check_unit_interval("rate", rate)
-        self.shared_across_time = check_option("shared_across_time", shared_across_time, (False, True))
+        self.shared_across_time = _check_bool("shared_across_time", shared_across_time)
         self.rng = check_rng(rng)
 
     def forward(self, x, rng=None, train: bool = True):
-        check_option("train", train, (False, True))
+        _check_bool("train", train)
         if self.shared_across_time:
             x = check_array("x", x, 3, letters="TBD")
         else:
