@@ -235,7 +235,7 @@ class LSTM(Module):
 
     Parameters (``params``/``grads`` keys)::
 
-        W_x (D, 4H)   Xavier/Glorot uniform
+        W_x (D, 4H)   Xavier/Glorot uniform, each (D, H) gate block on its own
         W_h (H, 4H)   orthogonal, each H×H gate block on its own
         b   (4H,)     zeros, except the forget block b[H:2H] = forget_bias (1.0, Jozefowicz et al. 2015)
         -> 4H·(D + H + 1) numbers
@@ -247,7 +247,7 @@ class LSTM(Module):
     ``(dx, (dh0, dc0))`` and overwrites ``grads``.
     """
 
-    def __init__(self, input_size, hidden_size, forget_bias=1.0, rng=None, dtype=np.float32):
+    def __init__(self, input_size, hidden_size, forget_bias=1.0, rng=0, dtype=np.float32):
         super().__init__()
         self.input_size = D = check_positive_int("input_size", input_size)
         self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
@@ -258,7 +258,7 @@ class LSTM(Module):
         b = np.zeros(4 * H, dtype=self.dtype)
         b[H:2 * H] = forget_bias
         self.params = {
-            "W_x": xavier_uniform((D, 4 * H), gen, self.dtype),
+            "W_x": np.concatenate([xavier_uniform((D, H), gen, self.dtype) for _ in range(4)], axis=1),
             "W_h": orthogonal((H, 4 * H), gen, self.dtype, blocks=4),
             "b": b,
         }
@@ -282,8 +282,8 @@ class LSTM(Module):
     def backward(self, dhs, cache: LSTMCache, dstate=None):
         T, B, _ = cache.x.shape
         H = self.hidden_size
-        dhs = check_array("dhs", dhs, 3, (T, B, H), "TBH")
-        dh_T, dc_T = check_lstm_state("dstate", dstate, B, H, dhs.dtype)
+        dhs = check_array("dhs", dhs, 3, (T, B, H), "TBH").astype(self.dtype, copy=False)
+        dh_T, dc_T = check_lstm_state("dstate", dstate, B, H, self.dtype)
         dx, dh0, dc0, dW_x, dW_h, db = lstm_backward(dhs, cache, dh_T, dc_T)
         self.grads.update(W_x=dW_x, W_h=dW_h, b=db)
         return dx, (dh0, dc0)

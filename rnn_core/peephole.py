@@ -238,14 +238,14 @@ class PeepholeLSTM(Module):
     ``peephole="full"`` (the article's variant): peep(c, P) = c P, params
     ``P_i, P_f, P_o (H, H)``; total 4H(D + H + 1) + 3H² numbers.
 
-    ``W_x (D, 4H)`` Xavier uniform, ``W_h (H, 4H)`` orthogonal per gate block,
+    ``W_x (D, 4H)`` Xavier uniform per (D, H) gate block, ``W_h (H, 4H)`` orthogonal per gate block,
     ``b (4H,)`` zeros with the forget block set to ``forget_bias``; the peephole
     weights start at zero, so a new layer computes exactly a plain LSTM.
     ``forward``/``backward`` as ``LSTM``; the cache adds ``c_new`` (the cell
     value each step computed, which the output gate looks at).
     """
 
-    def __init__(self, input_size, hidden_size, peephole="diagonal", forget_bias=1.0, rng=None,
+    def __init__(self, input_size, hidden_size, peephole="diagonal", forget_bias=1.0, rng=0,
                  dtype=np.float32):
         super().__init__()
         self.input_size = D = check_positive_int("input_size", input_size)
@@ -258,7 +258,7 @@ class PeepholeLSTM(Module):
         b = np.zeros(4 * H, dtype=self.dtype)
         b[H:2 * H] = forget_bias
         self.params = {
-            "W_x": xavier_uniform((D, 4 * H), gen, self.dtype),
+            "W_x": np.concatenate([xavier_uniform((D, H), gen, self.dtype) for _ in range(4)], axis=1),
             "W_h": orthogonal((H, 4 * H), gen, self.dtype, blocks=4),
             "b": b,
         }
@@ -284,8 +284,8 @@ class PeepholeLSTM(Module):
     def backward(self, dhs, cache: PeepholeCache, dstate=None):
         T, B, _ = cache.x.shape
         H = self.hidden_size
-        dhs = check_array("dhs", dhs, 3, (T, B, H), "TBH")
-        dh_T, dc_T = check_lstm_state("dstate", dstate, B, H, dhs.dtype)
+        dhs = check_array("dhs", dhs, 3, (T, B, H), "TBH").astype(self.dtype, copy=False)
+        dh_T, dc_T = check_lstm_state("dstate", dstate, B, H, self.dtype)
         dx, dh0, dc0, dW_x, dW_h, db, dp_i, dp_f, dp_o = peephole_backward(dhs, cache, dh_T, dc_T)
         n_i, n_f, n_o = PEEPHOLE_NAMES[self.peephole]
         self.grads.update({"W_x": dW_x, "W_h": dW_h, "b": db, n_i: dp_i, n_f: dp_f, n_o: dp_o})

@@ -167,7 +167,7 @@ class RNN(Module):
     overwrites ``grads``.
     """
 
-    def __init__(self, input_size, hidden_size, nonlinearity="tanh", rng=None, dtype=np.float32):
+    def __init__(self, input_size, hidden_size, nonlinearity="tanh", rng=0, dtype=np.float32):
         super().__init__()
         self.input_size = D = check_positive_int("input_size", input_size)
         self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
@@ -196,9 +196,9 @@ class RNN(Module):
     def backward(self, dhs, cache: RNNCache, dstate=None):
         T, B, _ = cache.x.shape
         H = self.hidden_size
-        dhs = check_array("dhs", dhs, 3, (T, B, H), "TBH")
+        dhs = check_array("dhs", dhs, 3, (T, B, H), "TBH").astype(self.dtype, copy=False)
         if dstate is not None:
-            dstate = check_array("dstate", dstate, 2, (B, H), "BH")
+            dstate = check_array("dstate", dstate, 2, (B, H), "BH").astype(self.dtype, copy=False)
         dx, dh0, dW_x, dW_h, db = rnn_backward(dhs, cache, dstate)
         self.grads.update(W_x=dW_x, W_h=dW_h, b=db)
         return dx, dh0

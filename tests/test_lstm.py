@@ -154,12 +154,16 @@ def test_init_forget_bias_orthogonal_blocks_determinism():
     for k in range(4):
         block = layer.params["W_h"][:, k * H:(k + 1) * H].astype(np.float64)
         np.testing.assert_allclose(block.T @ block, np.eye(H), atol=1e-6)
+    assert np.all(np.abs(layer.params["W_x"]) <= np.sqrt(6 / (D + H)))   # Xavier per gate block
     assert np.all(rnn_core.LSTM(D, H, forget_bias=0.0, rng=3).params["b"] == 0)
     again = rnn_core.LSTM(input_size=D, hidden_size=H, rng=3)
     for k in layer.params:
         np.testing.assert_array_equal(layer.params[k], again.params[k])
-    hs, _, _ = layer.forward(np.ones((2, 3, D)))
+    hs, _, cache = layer.forward(np.ones((2, 3, D)))               # float64 input, float32 layer
     assert hs.dtype == np.float32
+    dx, (dh0, dc0) = layer.backward(np.ones((2, 3, H)), cache, (np.ones((3, H)), np.ones((3, H))))
+    assert dx.dtype == dh0.dtype == dc0.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in layer.grads.values())
 
 
 def test_activations_stable_and_correct():
