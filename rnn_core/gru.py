@@ -118,8 +118,8 @@ def gru_step_backward(dh, step_cache: GRUStepCache):
 class GRUCache:
     """Everything the backward needs, stacked over time. ``r, z, n`` are views of ``gates``."""
     x: np.ndarray                # (T, B, D)
-    h_prev: np.ndarray           # (T, B, H) state entering step t (h_prev[0] = h0)
-    h: np.ndarray                # (T, B, H) outputs hs (zero at masked steps)
+    h0: np.ndarray               # (B, H)
+    h: np.ndarray                # (T, B, H) state after each step (carried through masked steps)
     gates: np.ndarray            # (T, B, 3H) [r, z, n]
     rh: np.ndarray | None        # (T, B, H) r ⊙ h_prev            (reset_after=False)
     hn: np.ndarray | None        # (T, B, H) h_prev W_hn + b_hn    (reset_after=True)
@@ -154,14 +154,13 @@ def gru_forward(x, h0, W_x, W_h, b, b_h=None, mask=None, reset_after=False):
         b_hn = b_h[2 * H:]
     W_hrz = np.ascontiguousarray(W_h[:, :2 * H])          # (H, 2H)
     W_hn = np.ascontiguousarray(W_h[:, 2 * H:])           # (H, H)
-    hs = np.empty((T, B, H), dtype=A.dtype)
-    h_prev_all = np.empty((T, B, H), dtype=A.dtype)
+    h_all = np.empty((T, B, H), dtype=A.dtype)           # state after each step
+    keep = None if mask is None else ~mask[:, :, None]    # (T, B, 1) True where masked
     gates = np.empty((T, B, 3 * H), dtype=A.dtype)
     u = np.empty((T, B, H), dtype=A.dtype)                # rh or hn, the recurrent input of n
     tmp = np.empty((B, H), dtype=A.dtype)
     h = h0
     for t in range(T):
-        h_prev_all[t] = h
         g = gates[t]                                      # (B, 3H) view
         np.matmul(h, W_hrz, out=g[:, :2 * H])
         g[:, :2 * H] += A[t, :, :2 * H]
@@ -178,17 +177,14 @@ def gru_forward(x, h0, W_x, W_h, b, b_h=None, mask=None, reset_after=False):
         np.tanh(n, out=n)
         np.subtract(h, n, out=tmp)                        # h_t = n + z ⊙ (h − n)
         tmp *= z
-        tmp += n
-        if mask is None:
-            hs[t] = tmp
-            h = hs[t]
-        else:
-            m = mask[t][:, None]                          # (B, 1)
-            np.multiply(tmp, m, out=hs[t])
-            h = np.where(m, tmp, h)                       # carry the state at masked steps
-    cache = GRUCache(x, h_prev_all, hs, gates, None if reset_after else u, u if reset_after else None,
+        np.add(tmp, n, out=h_all[t])
+        if keep is not None:
+            np.copyto(h_all[t], h, where=keep[t])         # masked rows carry their state
+        h = h_all[t]
+    hs = h_all if mask is None else h_all * mask[:, :, None]   # (T, B, H), zero at masked steps
+    cache = GRUCache(x, h0, h_all, gates, None if reset_after else u, u if reset_after else None,
                      mask, reset_after)
-    return hs, h.copy(), cache
+    return hs, h_all[-1].copy(), cache
 
 
 def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h):
@@ -197,9 +193,9 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h):
     grads has dW_x, dW_h, db (and db_h when reset_after); the weight gradients are a few
     large matmuls after the loop over the stacked per-step gradients.
     """
-    x, h_prev, gates, mask = cache.x, cache.h_prev, cache.gates, cache.mask
+    x, h0, h_all, gates, mask = cache.x, cache.h0, cache.h, cache.gates, cache.mask
     T, B, D = x.shape
-    H = h_prev.shape[2]
+    H = h0.shape[1]
     W_hrz_T = np.ascontiguousarray(W_h[:, :2 * H].T)      # (2H, H)
     W_hn_T = np.ascontiguousarray(W_h[:, 2 * H:].T)       # (H, H)
     dA = np.empty((T, B, 3 * H), dtype=gates.dtype)       # d pre-activations [a_r, a_z, a_n]
@@ -211,7 +207,7 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h):
             m = mask[t][:, None]
             carry = np.where(m, 0, dh)                    # masked rows: pass dh straight through
             dh_t = np.where(m, dh_t, 0)
-        hp = h_prev[t]
+        hp = h0 if t == 0 else h_all[t - 1]              # (B, H) state entering step t
         g = gates[t]
         r, z, n = g[:, :H], g[:, H:2 * H], g[:, 2 * H:]
         d = dA[t]
@@ -230,7 +226,7 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h):
         if mask is not None:
             dh += carry
     dA2 = dA.reshape(T * B, 3 * H)
-    hp2 = h_prev.reshape(T * B, H)
+    hp2 = np.concatenate([h0[None], h_all[:-1]]).reshape(T * B, H)    # states entering each step
     dx = (dA2 @ W_x.T).reshape(T, B, D)
     grads = {"W_x": x.reshape(T * B, D).T @ dA2, "b": dA2.sum(axis=0)}
     dW_h = np.empty_like(W_h)

@@ -172,6 +172,7 @@ def test_mask_equals_unpadded_and_masked_steps_get_zero_gradient(rng, reset_afte
         np.testing.assert_allclose(hs[:L, b:b + 1], hs_b, rtol=0, atol=1e-14)
         np.testing.assert_allclose(h_T[b:b + 1], h_b, rtol=0, atol=1e-14)
         assert np.all(hs[L:, b] == 0)
+        assert np.all(cache.h[L - 1:, b] == h_T[b])                        # cache.h: the carried state
         assert np.all(dx[L:, b] == 0)                                      # exactly zero
         dx_b, dh0_b = layer.backward(dhs[:L, b:b + 1], c_b, dh_T[b:b + 1])
         np.testing.assert_allclose(dx[:L, b:b + 1], dx_b, rtol=0, atol=1e-13)
