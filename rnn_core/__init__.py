@@ -21,5 +21,12 @@ from .gru import GRU
 from .layers import Dense, Dropout, Embedding
 from .losses import log_softmax, mse, perplexity, softmax, softmax_cross_entropy
 from . import init
+from . import data, datasets, optim, schedules, train
+from .optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value, global_norm
+from .schedules import cosine_with_warmup, exponential_decay, inverse_time_decay, step_decay
+from .data import (CharVocab, Standardizer, WordVocab, batches, chronological_split, pad_sequences,
+                   sliding_windows, tbptt_batches)
+from .datasets import load_aapl, load_hamlet, load_movie_reviews, load_seattle_weather
+from .train import EarlyStopping, History, fit
 
 __version__ = "0.1.0"
