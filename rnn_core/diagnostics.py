@@ -46,7 +46,8 @@ import numpy as np
 
 from .errors import HyperparameterError, ShapeError, check_array, check_mask, check_option
 
-__all__ = ["step_jacobians", "jacobian_products", "jacobian_product_norms", "hidden_state_gradients",
+__all__ = ["step_jacobians", "jacobian_products", "products_from_jacobians", "jacobian_product_norms",
+           "backprop_through_jacobians", "hidden_state_gradients",
            "grad_norms_over_time", "pascanu_bound", "spectral_radius", "largest_singular_value"]
 
 
@@ -97,12 +98,13 @@ def _forward64(layer, x, state0, mask):
 
 # ----------------------------------------------------------------------------- step Jacobians
 
-def step_jacobians(layer, x, state0=None, mask=None):
+def step_jacobians(layer, x, state0=None, mask=None, return_hs=False):
     """Per-step Jacobians ``J_t = ∂s_t/∂s_{t-1}`` of an RNN, LSTM or GRU layer (see module docstring).
 
     Inputs:  x (T, B, D); state0 as for ``layer.forward`` (``None`` = zeros); mask (T, B) or None.
     Returns: J (T, B, S, S) float64 with ``J[t-1] = ∂s_t/∂s_{t-1}`` for ``t = 1..T``, where the state
-             is ``s = h`` (S = H) for RNN/GRU and ``s = (h, c)`` concatenated (S = 2H) for LSTM.
+             is ``s = h`` (S = H) for RNN/GRU and ``s = (h, c)`` concatenated (S = 2H) for LSTM;
+             with ``return_hs=True`` the pair ``(J, hs)``, hs (T, B, H) the float64 outputs.
     """
     kind = _cell_kind(layer)
     x, mask = _check_sequence(layer, x, mask)
@@ -159,7 +161,7 @@ def step_jacobians(layer, x, state0=None, mask=None):
     if mask is not None:
         S = J.shape[-1]
         J = np.where(mask.astype(bool)[:, :, None, None], J, np.eye(S))
-    return J
+    return (J, hs) if return_hs else J
 
 
 # ----------------------------------------------------------------------------- products and norms
@@ -176,9 +178,13 @@ def jacobian_products(layer, x, state0=None, mask=None, wrt="h"):
     """
     check_option("wrt", wrt, ("h", "state"))
     J = step_jacobians(layer, x, state0, mask)                    # (T, B, S, S)
-    T, B, S, _ = J.shape
     H = layer.params["W_h"].shape[0]
-    R = H if wrt == "h" else S
+    return products_from_jacobians(J, H if wrt == "h" else J.shape[-1])
+
+
+def products_from_jacobians(J, R):
+    """``P[t] = (J_T ... J_{t+1})[:R, :R]`` for t = 0..T-1 from step Jacobians J (T, B, S, S)."""
+    T, B, S, _ = J.shape
     P = np.broadcast_to(np.eye(S)[:R], (B, R, S)).copy()          # (B, R, S): ∂h_T/∂s_T
     out = np.empty((T, B, R, R))
     for t in range(T, 0, -1):
@@ -227,18 +233,29 @@ def hidden_state_gradients(layer, x, dhs, state0=None, mask=None, dstate=None):
     lstm = S == 2 * H
     direct = np.zeros((T, B, S))
     direct[..., :H] = dhs if mask is None else dhs * mask[:, :, None]
-    G = np.zeros((T, B, S))
     g = np.zeros((B, S))
     if dstate is not None:
         parts = dstate if lstm else (dstate,)
         for k, part in enumerate(parts):
             g[:, k * H:(k + 1) * H] = check_array(f"dstate[{k}]" if lstm else "dstate", part, 2, (B, H), "BH")
-    for t in range(T - 1, -1, -1):
+    G, g = backprop_through_jacobians(J, direct, g)
+    if lstm:
+        return (G[..., :H], G[..., H:]), (g[:, :H], g[:, H:])
+    return G, g
+
+
+def backprop_through_jacobians(J, direct, g_T):
+    """BPTT with explicit Jacobians: ``G_t = direct_t + G_{t+1} J_{t+1}``, row vectors.
+
+    Inputs: J (T, B, S, S) step Jacobians, direct (T, B, S) direct gradients on the state after
+    each step, g_T (B, S) gradient arriving at the final state. Returns G (T, B, S) and ∂L/∂s_0 (B, S).
+    """
+    G = np.empty(direct.shape)
+    g = g_T
+    for t in range(J.shape[0] - 1, -1, -1):
         g = g + direct[t]                                         # ∂L/∂s_{t+1}
         G[t] = g
         g = np.einsum("bi,bij->bj", g, J[t])                      # (B, S): flows to s_t
-    if lstm:
-        return (G[..., :H], G[..., H:]), (g[:, :H], g[:, H:])
     return G, g
 
 
