@@ -1,0 +1,221 @@
+"""Time forward + backward of the recurrent cells: rnn_core vs the article's style vs PyTorch.
+
+    python benchmarks/bench_cells.py                       # table on stdout
+    python benchmarks/bench_cells.py --out benchmarks/results.json   # also write JSON (or .csv)
+    python benchmarks/bench_cells.py --check               # first verify the baselines agree with rnn_core
+
+For every cell (RNN tanh, LSTM, GRU) and size (T, B, D, H) it times one
+``forward`` + ``backward`` (gradients of all weights and of the input) and
+reports the best of ``--repeats`` runs after one warm-up:
+
+* rnn_core in float32 (fused gates, batched, hoisted matmuls);
+* the article's style (``article_style.py``: a matrix per gate, one sample at
+  a time, float64 as in the article);
+* PyTorch CPU float32, ``torch.set_num_threads(2)``, if torch is installed.
+
+Speed depends on the BLAS kernel: the script prints which OpenBLAS core is in use.
+No timing here is asserted by any test.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import ctypes
+import glob
+import json
+import math
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rnn_core  # noqa: E402
+from article_style import ArticleGRU, ArticleLSTM, ArticleRNN  # noqa: E402
+
+SIZES = [(50, 32, 64, 128), (100, 64, 128, 256), (25, 1, 65, 100)]   # (T, B, D, H)
+CELLS = ["RNN", "LSTM", "GRU"]
+ARTICLE = {"RNN": ArticleRNN, "LSTM": ArticleLSTM, "GRU": ArticleGRU}
+
+
+def openblas_core() -> str:
+    """Name of the OpenBLAS kernel numpy uses (e.g. 'Haswell', 'SkylakeX'), or '?'."""
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "*openblas*"))
+    for lib in libs:
+        try:
+            dll = ctypes.CDLL(lib)
+            for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+                if hasattr(dll, name):
+                    f = getattr(dll, name)
+                    f.restype = ctypes.c_char_p
+                    return f().decode()
+        except OSError:
+            pass
+    return "?"
+
+
+def _fmt(v, width, spec):
+    return ("-" if v is None else format(v, spec)).rjust(width)
+
+
+def best_ms(fn, repeats: int) -> float:
+    """Best wall time of ``fn()`` in ms over ``repeats`` runs, after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * min(times)
+
+
+def make_rnn_core(cell, D, H, dtype=np.float32):
+    if cell == "RNN":
+        return rnn_core.RNN(D, H, rng=0, dtype=dtype)
+    if cell == "LSTM":
+        return rnn_core.LSTM(D, H, rng=0, dtype=dtype)
+    return rnn_core.GRU(D, H, rng=0, dtype=dtype)
+
+
+def time_rnn_core(cell, T, B, D, H, repeats):
+    gen = np.random.default_rng(0)
+    layer = make_rnn_core(cell, D, H)
+    x = gen.standard_normal((T, B, D)).astype(np.float32)
+    dhs = gen.standard_normal((T, B, H)).astype(np.float32)
+
+    def run():
+        hs, _, cache = layer.forward(x)
+        layer.backward(dhs, cache)
+    return best_ms(run, repeats)
+
+
+def time_article(cell, T, B, D, H, repeats):
+    gen = np.random.default_rng(0)
+    model = ARTICLE[cell](D, H, rng=0)
+    x = gen.standard_normal((T, B, D))              # float64, as the article
+    dhs = gen.standard_normal((T, B, H))
+    return best_ms(lambda: model.forward_backward(x, dhs), repeats)
+
+
+def time_torch(torch, cell, T, B, D, H, repeats):
+    torch.manual_seed(0)
+    module = {"RNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}[cell](D, H)
+    gen = np.random.default_rng(0)
+    x = torch.from_numpy(gen.standard_normal((T, B, D)).astype(np.float32)).requires_grad_(True)
+    dhs = torch.from_numpy(gen.standard_normal((T, B, H)).astype(np.float32))
+
+    def run():
+        module.zero_grad()
+        x.grad = None
+        out, _ = module(x)
+        out.backward(dhs)
+    return best_ms(run, repeats)
+
+
+def check_article_style():
+    """float64: the article-style baselines give rnn_core's gradients (so they do the same work)."""
+    gen = np.random.default_rng(1)
+    T, B, D, H = 4, 3, 5, 6
+    x, dhs = gen.standard_normal((T, B, D)), gen.standard_normal((T, B, H))
+    worst = 0.0
+    for cell in CELLS:
+        if cell == "GRU" and not hasattr(rnn_core, "GRU"):
+            continue
+        art = ARTICLE[cell](D, H, rng=2)
+        for k, v in vars(art).items():                   # random weights and biases
+            if isinstance(v, np.ndarray):
+                v[...] = 0.5 * gen.standard_normal(v.shape)
+        layer = make_rnn_core(cell, D, H, np.float64)
+        if cell == "RNN":
+            layer.params.update(W_x=art.W_xh, W_h=art.W_hh, b=art.b_h[0])
+            order, sign = ["h"], [1]
+        elif cell == "LSTM":                             # ours [i|f|g|o] = article i, f, c, o
+            order, sign = ["i", "f", "c", "o"], [1, 1, 1, 1]
+        else:                                            # ours [r|z|n]; the article's z is our 1 - z
+            order, sign = ["r", "z", "h"], [1, -1, 1]
+        if cell != "RNN":
+            layer.params.update(
+                W_x=np.concatenate([s * getattr(art, "W_x" + k) for k, s in zip(order, sign)], axis=1),
+                W_h=np.concatenate([s * getattr(art, "W_h" + k) for k, s in zip(order, sign)], axis=1),
+                b=np.concatenate([s * getattr(art, "b_" + k)[0] for k, s in zip(order, sign)]))
+        _, _, cache = layer.forward(x)
+        dx, _ = layer.backward(dhs, cache)
+        dx_art, g_art = art.forward_backward(x, dhs)
+        dW_x = (g_art["W_xh"] if cell == "RNN" else
+                np.concatenate([s * g_art["W_x" + k] for k, s in zip(order, sign)], axis=1))
+        errs = [rnn_core.rel_error(dx, dx_art), rnn_core.rel_error(layer.grads["W_x"], dW_x)]
+        worst = max(worst, *errs)
+        print(f"check {cell:4s}: rel. error dx {errs[0]:.1e}, dW_x {errs[1]:.1e}")
+    assert worst < 1e-10, f"article-style baseline disagrees with rnn_core: {worst:.2e}"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs of rnn_core and torch (best is kept)")
+    ap.add_argument("--article-repeats", type=int, default=1, help="timed runs of the slow article style")
+    ap.add_argument("--no-article", action="store_true", help="skip the article-style baseline")
+    ap.add_argument("--check", action="store_true", help="verify the article-style baselines first")
+    ap.add_argument("--out", help="write results to this .json or .csv file")
+    args = ap.parse_args(argv)
+
+    try:
+        import torch
+        torch.set_num_threads(2)
+    except ImportError:
+        torch = None
+        print("torch not installed: PyTorch column skipped")
+    cells = [c for c in CELLS if c != "GRU" or hasattr(rnn_core, "GRU")]
+    if "GRU" not in cells:
+        print("rnn_core.GRU not found: GRU rows skipped")
+    if args.check:
+        check_article_style()
+
+    env = {"python": platform.python_version(), "numpy": np.__version__,
+           "torch": getattr(torch, "__version__", None), "openblas_core": openblas_core(),
+           "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+           "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"), "cpus": os.cpu_count(),
+           "processor": platform.processor() or platform.machine()}
+    print("environment:", ", ".join(f"{k}={v}" for k, v in env.items()))
+
+    rows = []
+    head = f"{'cell':5s} {'T,B,D,H':>16s} {'rnn_core ms':>12s} {'article ms':>11s} {'speed-up':>9s} {'torch ms':>9s} {'ours/torch':>10s}"
+    print(head)
+    print("-" * len(head))
+    for cell in cells:
+        for (T, B, D, H) in SIZES:
+            ours = time_rnn_core(cell, T, B, D, H, args.repeats)
+            art = None if args.no_article else time_article(cell, T, B, D, H, args.article_repeats)
+            tor = None if torch is None else time_torch(torch, cell, T, B, D, H, args.repeats)
+            row = {"cell": cell, "T": T, "B": B, "D": D, "H": H, "rnn_core_ms": ours, "article_ms": art,
+                   "torch_ms": tor, "article_over_rnn_core": None if art is None else art / ours,
+                   "rnn_core_over_torch": None if tor is None else ours / tor}
+            rows.append(row)
+            print(f"{cell:5s} {f'{T},{B},{D},{H}':>16s} {ours:12.2f} {_fmt(art, 11, '.1f')} "
+                  f"{_fmt(row['article_over_rnn_core'], 8, '.0f')}x {_fmt(tor, 9, '.2f')} "
+                  f"{_fmt(row['rnn_core_over_torch'], 10, '.2f')}")
+
+    ratios = [r["rnn_core_over_torch"] for r in rows if r["rnn_core_over_torch"] is not None]
+    summary = {}
+    if ratios:
+        summary = {"geomean_rnn_core_over_torch": math.exp(sum(map(math.log, ratios)) / len(ratios)),
+                   "max_rnn_core_over_torch": max(ratios), "pairs": len(ratios)}
+        print(f"geometric mean rnn_core/torch over {len(ratios)} (cell, size) pairs: "
+              f"{summary['geomean_rnn_core_over_torch']:.2f} (max {summary['max_rnn_core_over_torch']:.2f}; "
+              f"target <= 0.8, none above 1.5)")
+
+    if args.out:
+        if args.out.endswith(".csv"):
+            with open(args.out, "w", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+                w.writeheader()
+                w.writerows(rows)
+        else:
+            with open(args.out, "w") as fh:
+                json.dump({"environment": env, "summary": summary, "rows": rows}, fh, indent=1)
+        print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
