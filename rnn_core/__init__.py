@@ -19,6 +19,7 @@ from .lstm import LSTM
 from .peephole import PeepholeLSTM
 from .gru import GRU
 from .layers import Dense, Dropout, Embedding
+from .attention import AdditiveAttention, AttentionLSTM, DotProductAttention
 from .losses import log_softmax, mse, perplexity, softmax, softmax_cross_entropy
 from . import init
 from . import data, datasets, optim, schedules, train
