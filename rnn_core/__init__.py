@@ -29,6 +29,8 @@ from .data import (CharVocab, Standardizer, WordVocab, batches, chronological_sp
                    sliding_windows, tbptt_batches)
 from .datasets import load_aapl, load_hamlet, load_movie_reviews, load_seattle_weather
 from .train import EarlyStopping, History, fit
+from . import models
+from .models import CharLM, SequenceClassifier, SequenceRegressor, load_model
 from . import diagnostics, viz, explore
 from .diagnostics import hidden_state_gradients, jacobian_product_norms
 from .explore import explorer_widget
