@@ -25,6 +25,7 @@ Three ways to look at it:
 """
 from __future__ import annotations
 
+import io
 import numbers
 from dataclasses import dataclass
 
@@ -36,14 +37,16 @@ from .errors import HyperparameterError, check_option, check_positive, check_pos
 from .gru import GRU
 from .lstm import LSTM
 from .rnn import RNN
+from .viz import TICK_SIZE
 
-__all__ = ["CELLS", "INITS", "ExploreResult", "make_problem", "explore", "plot_explorer", "explorer_widget",
-           "radius_animation", "cell_length_grid", "static_twin_html"]
+__all__ = ["CELLS", "INITS", "ExploreResult", "make_problem", "explore", "ExplorerFigure", "plot_explorer",
+           "explorer_widget", "radius_animation", "cell_length_grid", "static_twin_html"]
 
 CELLS = ("rnn-tanh", "rnn-relu", "lstm", "gru")
 INITS = ("gaussian", "xavier", "orthogonal")
 MAX_T = 1000
 MAX_FRAMES = 30
+FIGSIZE = (10, 3.9)
 
 
 @dataclass
@@ -61,7 +64,8 @@ class ExploreResult:
 
     def title(self) -> str:
         s = self.settings
-        text = f"{s['cell']}, radius {s['radius']:g}, {s['init']} init, T = {s['T']}, input scale {s['input_scale']:g}"
+        text = (f"{s['cell']}, radius {s['radius']:g}, {s['init']} init, T = {s['T']}, "
+                f"input scale {s['input_scale']:g}")
         return text + (f", forget bias {s['forget_bias']:g}" if s["cell"] == "lstm" else "")
 
 
@@ -164,37 +168,68 @@ def _log_limits(results):
     return lo / 3, max(hi, 1.0) * 3
 
 
-def plot_explorer(result: ExploreResult, fig=None, ylim=None, label="", dpi=None):
+class ExplorerFigure:
+    """The explorer's figure, redrawable in place (the widget and the animation reuse it).
+
+    Left: gradient norms against the steps back ``T − t`` (log scale) with the bound for RNNs;
+    right: the hidden states of one sequence (units x time). The layout is fixed (no layout
+    engine), so ``update(result)`` only changes data and titles: redraws stay fast.
+    """
+
+    def __init__(self, fig, label="", ylim=None):
+        from matplotlib.ticker import LogLocator, NullLocator
+        from .viz import SIGNED_CMAP, _colorbar, _label
+        self.fig, self.label, self.ylim = fig, label, ylim
+        fig.set_facecolor("white")
+        gs = fig.add_gridspec(1, 2, width_ratios=[1.15, 1], left=0.07, right=0.99, bottom=0.13, top=0.83,
+                              wspace=0.22)
+        self.ax_g, self.ax_h = ax_g, ax_h = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+        self.lines = [ax_g.plot([], [], lw=2.2, color="tab:blue", label="‖∂L/∂h_t‖ (backward pass)")[0],
+                      ax_g.plot([], [], lw=1.6, ls="--", color="tab:orange", label="‖∂h_T/∂h_t‖₂")[0],
+                      ax_g.plot([], [], lw=1.4, ls=":", color="black", label="bound (γ σ_max)^(T−t)")[0]]
+        ax_g.set_yscale("log")
+        ax_g.yaxis.set_major_locator(LogLocator(numticks=8))
+        ax_g.yaxis.set_minor_locator(NullLocator())           # dozens of decades: minor ticks only clutter
+        ax_g.grid(True, alpha=0.3)
+        _label(ax_g, "gradient flowing back from h_T", "steps back from the end, T − t", "norm (log scale)")
+        self.image = ax_h.imshow([[0.0]], aspect="auto", origin="lower", cmap=SIGNED_CMAP, vmin=-1, vmax=1,
+                                 interpolation="nearest")
+        _colorbar(fig, self.image, ax_h, "h value")
+        _label(ax_h, "", "time step t", "hidden unit")
+
+    def update(self, result: ExploreResult, vmax=None):
+        """Show ``result``; ``vmax`` fixes the heatmap's color range (default: ±max(1, max|h|))."""
+        r = result
+        pos = lambda v: np.where(v > 0, v, np.nan)               # log axis: hide exact zeros
+        bound = r.bound if r.bound is not None else np.full(r.k.shape, np.nan)
+        curves = [r.grad_norms, r.jacobian_norms, bound]
+        for line, v in zip(self.lines, curves):
+            line.set_data(r.k, pos(v))
+        self.lines[2].set_visible(r.bound is not None)
+        shown = [line for line in self.lines if line.get_visible()]
+        self.ax_g.legend(handles=shown, fontsize=TICK_SIZE, loc="lower left")
+        self.ax_g.set_xlim(0, r.k[-1])
+        self.ax_g.set_ylim(*(self.ylim or _log_limits([r])))
+        T, H = r.hidden.shape
+        v = vmax or max(1.0, float(np.max(np.abs(r.hidden))))
+        self.image.set_data(r.hidden.T)
+        self.image.set_extent((0.5, T + 0.5, -0.5, H - 0.5))
+        self.image.set_clim(-v, v)
+        self.ax_h.set_title(f"hidden states, one sequence ({100 * r.saturation:.0f}% with |h| > 0.99)",
+                            fontsize=12)
+        self.fig.suptitle((self.label + ": " if self.label else "") + r.title(), fontsize=12)
+        return self
+
+
+def plot_explorer(result: ExploreResult, ylim=None, label="", dpi=None):
     """Gradient norms vs steps back (log scale, with the bound) next to a hidden-state heatmap.
 
     The heatmap shows why a tanh gradient dies: units stuck at ±1 have tanh' ≈ 0.
-    Returns ``(fig, (ax_grad, ax_h))``; ``label`` is prefixed to the title (e.g. "Static twin").
+    ``label`` is prefixed to the title (e.g. "Static twin"). Returns ``(fig, (ax_grad, ax_h))``.
     """
-    from .viz import SIGNED_CMAP, TICK_SIZE, _colorbar, _label
-    if fig is None:
-        import matplotlib.pyplot as plt
-        fig = plt.figure(figsize=(10, 3.9), facecolor="white", layout="constrained", dpi=dpi)
-    ax_g, ax_h = fig.subplots(1, 2, width_ratios=[1.15, 1])
-    r = result
-    pos = lambda v: np.where(v > 0, v, np.nan)                   # log axis: hide exact zeros
-    ax_g.plot(r.k, pos(r.grad_norms), lw=2.2, color="tab:blue", label="‖∂L/∂h_t‖ (backward pass)")
-    ax_g.plot(r.k, pos(r.jacobian_norms), lw=1.6, ls="--", color="tab:orange", label="‖∂h_T/∂h_t‖₂")
-    if r.bound is not None:
-        ax_g.plot(r.k, pos(r.bound), lw=1.4, ls=":", color="black", label="bound (γ σ_max)^(T−t)")
-    ax_g.set_yscale("log")
-    ax_g.set_ylim(*(ylim or _log_limits([r])))
-    ax_g.set_xlim(0, r.k[-1])
-    ax_g.grid(True, alpha=0.3)
-    ax_g.legend(fontsize=TICK_SIZE, loc="lower left")
-    _label(ax_g, "gradient flowing back from h_T", "steps back from the end, T − t", "norm (log scale)")
-    v = max(1.0, float(np.max(np.abs(r.hidden))))
-    im = ax_h.imshow(r.hidden.T, aspect="auto", origin="lower", cmap=SIGNED_CMAP, vmin=-v, vmax=v,
-                     interpolation="nearest", extent=(0.5, r.hidden.shape[0] + 0.5, -0.5, r.hidden.shape[1] - 0.5))
-    _colorbar(fig, im, ax_h, "h value")
-    _label(ax_h, f"hidden states, one sequence ({100 * r.saturation:.0f}% with |h| > 0.99)",
-           "time step t", "hidden unit")
-    fig.suptitle((label + ": " if label else "") + r.title(), fontsize=12)
-    return fig, (ax_g, ax_h)
+    import matplotlib.pyplot as plt
+    view = ExplorerFigure(plt.figure(figsize=FIGSIZE, dpi=dpi), label, ylim).update(result)
+    return view.fig, (view.ax_g, view.ax_h)
 
 
 # ----------------------------------------------------------------------------- the live widget
@@ -204,11 +239,15 @@ class ExplorerWidget:
 
     ``controls`` maps setting names to ipywidgets; changing a value redraws into ``output``.
     ``update(**settings)`` sets several values at once and redraws; ``result`` is the last result.
+    One figure (not managed by pyplot) is updated in place and shown as a PNG at ``dpi``.
     """
 
-    def __init__(self, controls, output, box, fixed):
-        self.controls, self.output, self.box, self.fixed = controls, output, box, fixed
+    def __init__(self, controls, output, box, fixed, dpi=90):
+        from matplotlib.figure import Figure
+        self.controls, self.output, self.box, self.fixed, self.dpi = controls, output, box, fixed, dpi
+        self.view = ExplorerFigure(Figure(figsize=FIGSIZE), label="Live explorer")
         self.result = None
+        self._updating = False                                   # True while update() sets several values
         for c in controls.values():
             c.observe(self._on_change, names="value")
         self.redraw()
@@ -217,7 +256,7 @@ class ExplorerWidget:
         return {**self.fixed, **{k: c.value for k, c in self.controls.items()}}
 
     def _on_change(self, change):
-        if not getattr(self, "_updating", False):
+        if not self._updating:
             self.redraw()
 
     def update(self, **settings):
@@ -225,22 +264,23 @@ class ExplorerWidget:
         try:
             for k, v in settings.items():
                 if k not in self.controls:
-                    raise HyperparameterError(f"{k}: expected one of {tuple(self.controls)}, got an unknown setting")
+                    raise HyperparameterError(f"{k}: expected a setting in {tuple(self.controls)}, got {k!r}")
                 self.controls[k].value = v
         finally:
             self._updating = False
         self.redraw()
 
     def redraw(self):
-        import matplotlib.pyplot as plt
-        from IPython.display import clear_output, display
+        from IPython.display import Image, clear_output, display
         self.controls["forget_bias"].disabled = self.controls["cell"].value != "lstm"
         self.result = explore(**self.settings())
-        fig, _ = plot_explorer(self.result, label="Live explorer")
+        self.view.update(self.result)
+        png = io.BytesIO()
+        self.view.fig.savefig(png, format="png", dpi=self.dpi)   # one render, no pyplot state
         with self.output:
             clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+            display(Image(data=png.getvalue(), format="png"))
+        return png.getvalue()
 
     def _repr_mimebundle_(self, **kwargs):
         return self.box._repr_mimebundle_(**kwargs)
@@ -289,24 +329,16 @@ def radius_animation(cell="rnn-tanh", radii=np.linspace(0.5, 1.5, 11), T=100, in
     if radii.ndim != 1 or not 1 <= radii.size <= MAX_FRAMES:
         raise HyperparameterError(f"radii: expected 1 to {MAX_FRAMES} values, got {radii.size}")
     results = [explore(cell, float(r), T, init, forget_bias, input_scale, H, D, B, seed) for r in radii]
-    fig, (ax_g, ax_h) = plot_explorer(results[0], ylim=_log_limits(results), label="Static twin", dpi=dpi)
-    lines = ax_g.get_lines()
-    image = ax_h.get_images()[0]
     vmax = max(1.0, max(float(np.max(np.abs(r.hidden))) for r in results))
-    image.set_clim(-vmax, vmax)
+    view = ExplorerFigure(plt.figure(figsize=FIGSIZE, dpi=dpi), "Static twin", _log_limits(results))
+    view.update(results[0], vmax)
 
     def draw(frame):
-        r = results[frame]
-        curves = [r.grad_norms, r.jacobian_norms] + ([r.bound] if r.bound is not None else [])
-        for line, v in zip(lines, curves):
-            line.set_ydata(np.where(v > 0, v, np.nan))
-        image.set_data(r.hidden.T)
-        ax_h.set_title(f"hidden states, one sequence ({100 * r.saturation:.0f}% with |h| > 0.99)", fontsize=12)
-        fig.suptitle("Static twin: " + r.title(), fontsize=12)
-        return lines + [image]
+        view.update(results[frame], vmax)
+        return view.lines + [view.image]
 
-    anim = FuncAnimation(fig, draw, frames=len(results), interval=600, blit=False)
-    plt.close(fig)                       # the notebook shows the player, not a stray still figure
+    anim = FuncAnimation(view.fig, draw, frames=len(results), interval=600, blit=False)
+    plt.close(view.fig)                  # the notebook shows the player, not a stray still figure
     return anim
 
 
@@ -325,7 +357,8 @@ def cell_length_grid(cells=("rnn-tanh", "lstm", "gru"), lengths=(25, 50, 100, 20
     Returns ``(fig, axes)``.
     """
     import matplotlib.pyplot as plt
-    from .viz import TICK_SIZE, _label
+    from matplotlib.ticker import LogLocator, NullLocator
+    from .viz import _label
     for c in cells:
         check_option("cells", c, CELLS)
     if len(cells) == 0 or len(lengths) == 0:
@@ -341,6 +374,8 @@ def cell_length_grid(cells=("rnn-tanh", "lstm", "gru"), lengths=(25, 50, 100, 20
             r = results[(c, T)]
             ax.plot(r.k, np.where(r.grad_norms > 0, r.grad_norms, np.nan), lw=2, label=c)
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(numticks=8))
+        ax.yaxis.set_minor_locator(NullLocator())
         ax.set_ylim(*ylim)
         ax.grid(True, alpha=0.3)
         _label(ax, f"T = {T}", "steps back, T − t", "‖∂L/∂h_t‖ (log scale)" if ax is axes[0] else None)

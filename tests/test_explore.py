@@ -149,12 +149,16 @@ def test_plot_explorer_figure():
     assert isinstance(fig, matplotlib.figure.Figure)
     assert ax_g.get_yscale() == "log" and "log scale" in ax_g.get_ylabel()
     assert ax_g.get_xlabel() == "steps back from the end, T − t"
-    assert len(ax_g.get_lines()) == 3                             # gradient, Jacobian norm, bound
+    assert [l.get_visible() for l in ax_g.get_lines()] == [True, True, True]   # gradient, Jacobian norm, bound
+    np.testing.assert_allclose(ax_g.get_lines()[0].get_ydata(), res.grad_norms)
+    np.testing.assert_allclose(ax_g.get_lines()[2].get_ydata(), res.bound)
     assert ax_h.get_xlabel() == "time step t" and ax_h.get_ylabel() == "hidden unit"
     assert ax_h.get_images()[0].get_array().shape == (SMALL["H"], 30)
     assert "rnn-tanh" in fig._suptitle.get_text() and "radius 1.2" in fig._suptitle.get_text()
     fig, (ax_g, _) = ex.plot_explorer(ex.explore("gru", T=10, **SMALL), label="Static twin")
-    assert len(ax_g.get_lines()) == 2 and fig._suptitle.get_text().startswith("Static twin: gru")
+    assert [l.get_visible() for l in ax_g.get_lines()] == [True, True, False]    # no bound for a GRU
+    assert len(ax_g.get_legend().get_texts()) == 2
+    assert fig._suptitle.get_text().startswith("Static twin: gru")
 
 
 def test_widget_builds_and_redraws():
@@ -164,6 +168,8 @@ def test_widget_builds_and_redraws():
     assert w.result.settings["T"] == 20 and w.controls["forget_bias"].disabled
     w.update(radius=1.3)
     assert w.result.settings["radius"] == 1.3
+    assert w.redraw()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert w.view.fig._suptitle.get_text().startswith("Live explorer: rnn-tanh, radius 1.3")
     w.controls["cell"].value = "lstm"                             # a slider/dropdown change redraws
     assert w.result.settings["cell"] == "lstm" and not w.controls["forget_bias"].disabled
     w.update(T=25, input_scale=2.0)
