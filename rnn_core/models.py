@@ -245,7 +245,8 @@ class SequenceClassifier(_Model):
         self.cell = self._add("rnn", CELLS[cell](E, H, rng=gen, dtype=dt))
         self.attn = self._add("attn", AdditiveAttention(H, H, A, rng=gen, dtype=dt)) if pooling == "attention" else None
         self.out = self._add("out", Dense(H, C, rng=gen, dtype=dt))
-        self.drop = Dropout(dropout, rng=gen) if dropout > 0 else None
+        # dropout gets its own generator, seeded from gen, so training never draws from the caller's
+        self.drop = Dropout(dropout, rng=int(gen.integers(2**63))) if dropout > 0 else None
         self.zero_grad()
 
     def forward(self, ids, mask=None, train: bool = False):

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
 
 from rnn_core.optim import SGD, Adam, RMSprop, clip_grad_norm  # noqa: E402
 
