@@ -128,6 +128,11 @@ class History:
         return int(np.argmin(v) if self.mode == "min" else np.argmax(v))
 
     @property
+    def val_metric(self) -> list:
+        """The per-epoch validation metric (same list as ``val``; the name ``viz`` reads)."""
+        return self.val
+
+    @property
     def best_val(self):
         return None if self.best_epoch is None else self.val[self.best_epoch]
 

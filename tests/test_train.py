@@ -103,6 +103,7 @@ def test_fit_early_stopping_restores_best_weights(rng):
         np.testing.assert_array_equal(model.params[k], snapshots[2][k])
         assert not np.array_equal(snapshots[2][k], snapshots[-1][k])
     assert "best val 1 at epoch 3" in hist.summary()
+    assert hist.val_metric is hist.val
 
 
 class Diverging(Linear):
