@@ -119,6 +119,7 @@ def step_jacobians(layer, x, state0=None, mask=None, return_hs=False):
     h = _carried_states(h_new, h0, mask)                          # (T, B, H) carried states
     h_prev = np.concatenate([h0[None], h[:-1]])                   # (T, B, H)
 
+    diag = np.arange(H)                                           # J[..., diag, diag]: a diagonal
     if kind == "rnn":
         nonlin = getattr(layer, "nonlinearity", "tanh")
         dphi = 1.0 - h_new ** 2 if nonlin == "tanh" else (h_new > 0).astype(np.float64)   # (T, B, H)
@@ -133,12 +134,15 @@ def step_jacobians(layer, x, state0=None, mask=None, return_hs=False):
             b_h = np.asarray(layer.params["b_h"], np.float64)
             b_hn = b_h[2 * H:] if b_h.shape[0] == 3 * H else b_h
             u = h_prev @ W_hn + b_hn                              # (T, B, H)
-            inner = u[..., :, None] * J_r + r[..., :, None] * W_hn.T
+            J_n = u[..., :, None] * J_r                           # diag(u) J_r
+            J_n += r[..., :, None] * W_hn.T                       # + diag(r) W_hnᵀ
         else:
-            inner = W_hn.T @ (r[..., :, None] * np.eye(H) + h_prev[..., :, None] * J_r)
-        J_n = (1 - n ** 2)[..., :, None] * inner
-        J = (1 - z)[..., :, None] * J_n + (h_prev - n)[..., :, None] * J_z
-        J += z[..., :, None] * np.eye(H)
+            J_n = W_hn.T @ (h_prev[..., :, None] * J_r)           # W_hnᵀ diag(h_{t-1}) J_r
+            J_n += W_hn.T * r[..., None, :]                       # + W_hnᵀ diag(r)
+        J_n *= (1 - n ** 2)[..., :, None]
+        J = (1 - z)[..., :, None] * J_n
+        J += (h_prev - n)[..., :, None] * J_z
+        J[..., diag, diag] += z                                   # + diag(z)
 
     else:  # lstm
         i, f, g, o = (np.asarray(getattr(cache, k), np.float64) for k in ("i", "f", "g", "o"))
@@ -147,20 +151,20 @@ def step_jacobians(layer, x, state0=None, mask=None, return_hs=False):
         c_prev = np.concatenate([c0[None], c[:-1]])               # (T, B, H)
         tc = np.tanh(c)  # at a real step c is the new cell; masked steps are replaced by I below
         W_hi, W_hf, W_hg, W_ho = (W_h[:, k * H:(k + 1) * H].T for k in range(4))
-        dc_dh = ((c_prev * f * (1 - f))[..., :, None] * W_hf + (g * i * (1 - i))[..., :, None] * W_hi
-                 + (i * (1 - g ** 2))[..., :, None] * W_hg)      # (T, B, H, H)
-        do = o * (1 - tc ** 2)                                    # (T, B, H)
-        dh_dh = (tc * o * (1 - o))[..., :, None] * W_ho + do[..., :, None] * dc_dh
-        eye = np.eye(H)
-        J = np.empty((T, B, 2 * H, 2 * H))
-        J[..., :H, :H] = dh_dh
-        J[..., :H, H:] = (do * f)[..., :, None] * eye
-        J[..., H:, :H] = dc_dh
-        J[..., H:, H:] = f[..., :, None] * eye
+        J = np.zeros((T, B, 2 * H, 2 * H))
+        dh_dh, dh_dc = J[..., :H, :H], J[..., :H, H:]             # views of the four H x H blocks
+        dc_dh, dc_dc = J[..., H:, :H], J[..., H:, H:]
+        np.multiply((c_prev * f * (1 - f))[..., :, None], W_hf, out=dc_dh)
+        dc_dh += (g * i * (1 - i))[..., :, None] * W_hi
+        dc_dh += (i * (1 - g ** 2))[..., :, None] * W_hg
+        do = o * (1 - tc ** 2)                                    # (T, B, H) ∂h_t/∂c_t
+        np.multiply(do[..., :, None], dc_dh, out=dh_dh)
+        dh_dh += (tc * o * (1 - o))[..., :, None] * W_ho
+        dh_dc[..., diag, diag] = do * f
+        dc_dc[..., diag, diag] = f
 
     if mask is not None:
-        S = J.shape[-1]
-        J = np.where(mask.astype(bool)[:, :, None, None], J, np.eye(S))
+        J[~mask.astype(bool)] = np.eye(J.shape[-1])               # masked step: state carried, J = I
     return (J, hs) if return_hs else J
 
 

@@ -221,14 +221,20 @@ class ExplorerFigure:
         return self
 
 
-def plot_explorer(result: ExploreResult, ylim=None, label="", dpi=None):
+def plot_explorer(result: ExploreResult, fig=None, ylim=None, label="", dpi=None):
     """Gradient norms vs steps back (log scale, with the bound) next to a hidden-state heatmap.
 
     The heatmap shows why a tanh gradient dies: units stuck at ±1 have tanh' ≈ 0.
-    ``label`` is prefixed to the title (e.g. "Static twin"). Returns ``(fig, (ax_grad, ax_h))``.
+    ``fig``: an empty figure to draw into (default: a new 10 x 3.9 in figure); ``ylim``: fixed
+    limits of the log axis; ``label`` is prefixed to the title (e.g. "Static twin").
+    Returns ``(fig, (ax_grad, ax_h))``.
     """
-    import matplotlib.pyplot as plt
-    view = ExplorerFigure(plt.figure(figsize=FIGSIZE, dpi=dpi), label, ylim).update(result)
+    if fig is None:
+        import matplotlib.pyplot as plt
+        fig = plt.figure(figsize=FIGSIZE, dpi=dpi)
+    elif fig.axes:
+        raise HyperparameterError(f"fig: expected an empty figure, got one with {len(fig.axes)} axes")
+    view = ExplorerFigure(fig, label, ylim).update(result)
     return view.fig, (view.ax_g, view.ax_h)
 
 

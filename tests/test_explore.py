@@ -155,7 +155,9 @@ def test_plot_explorer_figure():
     assert ax_h.get_xlabel() == "time step t" and ax_h.get_ylabel() == "hidden unit"
     assert ax_h.get_images()[0].get_array().shape == (SMALL["H"], 30)
     assert "rnn-tanh" in fig._suptitle.get_text() and "radius 1.2" in fig._suptitle.get_text()
-    fig, (ax_g, _) = ex.plot_explorer(ex.explore("gru", T=10, **SMALL), label="Static twin")
+    with pytest.raises(HyperparameterError, match="fig"):
+        ex.plot_explorer(res, fig=fig)
+    fig, (ax_g, _) = ex.plot_explorer(ex.explore("gru", T=10, **SMALL), fig=plt.figure(), label="Static twin")
     assert [l.get_visible() for l in ax_g.get_lines()] == [True, True, False]    # no bound for a GRU
     assert len(ax_g.get_legend().get_texts()) == 2
     assert fig._suptitle.get_text().startswith("Static twin: gru")
