@@ -23,8 +23,10 @@ def make_attention(kind, rng, Hq, H, A):
     if kind == "dot":
         return DotProductAttention(scaled=True), H
     att = AdditiveAttention(Hq, H, A, rng=rng, dtype=np.float64)
-    for p in att.params.values():                       # random non-zero b and v too
-        p[...] = rng.standard_normal(p.shape)
+    for k, p in att.params.items():                     # random non-zero b and v too
+        # matrices scaled by 1/√fan_in: a saturated tanh makes every gradient ~1e-5 and the
+        # finite differences meaningless (measured: up to 1.4e-5 relative error with N(0, 1) and A = 1)
+        p[...] = rng.standard_normal(p.shape) / (np.sqrt(p.shape[0]) if p.ndim == 2 else 1.0)
     return att, Hq
 
 
@@ -60,7 +62,7 @@ def test_masked_softmax_equals_softmax_over_real_steps(rng):
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("trial", range(2))
 def test_attention_gradcheck(rng, kind, masked, trial):
-    T, B, H, A = rng.integers(1, 6), rng.integers(1, 4), rng.integers(1, 5), rng.integers(1, 5)
+    T, B, H, A = rng.integers(1, 6), rng.integers(1, 4), rng.integers(1, 5), rng.integers(2, 5)
     if masked:
         T, B = max(T, 3), max(B, 2)
     att, Hq = make_attention(kind, rng, rng.integers(1, 5), H, A)
@@ -77,7 +79,9 @@ def test_attention_gradcheck(rng, kind, masked, trial):
 
     arrays = {**att.params, "query": query, "keys": keys}
     grads = {**{k: g.copy() for k, g in att.grads.items()}, "query": dquery, "keys": dkeys}
-    res = gradcheck(f, arrays, grads)
+    # h = 1e-5, see test_attention_lstm_gradcheck: dW_q is second order (~1e-3 here). Measured over
+    # 800 random cases: worst 8.7e-7 at h = 1e-6 (round-off), 3.3e-8 at h = 1e-5.
+    res = gradcheck(f, arrays, grads, h=1e-5)
     assert res.max_error < TOL, res
     if masked:
         pad = mask == 0

@@ -152,7 +152,31 @@ def test_long_sequence_directional_gradcheck(rng, reset_after):
 
     arrays = {**layer.params, "x": x, "state0": h0}
     grads = {**{k: g.copy() for k, g in layer.grads.items()}, "x": dx, "state0": dh0}
-    res = gradcheck(f, arrays, grads, mode="directional", n_directions=6, rng=1)
+    # h = 1e-5: a random direction can be nearly orthogonal to the gradient (derivative ~1e-2 while
+    # |f| ~ 10), and then round-off ε|f|/h at the default h = 1e-6 reaches ~1e-7 relative. Measured
+    # over 80 seeds: worst 1.1e-7 at h = 1e-6, 4.9e-8 at h = 1e-5; the elementwise test below is exact.
+    res = gradcheck(f, arrays, grads, mode="directional", n_directions=6, rng=1, h=1e-5)
+    assert res.max_error < TOL, res
+
+
+@pytest.mark.parametrize("reset_after", [False, True])
+def test_long_sequence_elementwise_gradcheck(rng, reset_after):
+    """T = 40 with small sizes, every entry checked (about 1 s)."""
+    T, B, D, H = 40, 2, 2, 3
+    layer = random_gru(rng, D, H, reset_after)
+    x, h0 = rng.standard_normal((T, B, D)), rng.standard_normal((B, H))
+    mask = random_mask(rng, T, B)
+    dhs, dh_T = rng.standard_normal((T, B, H)), rng.standard_normal((B, H))
+    _, _, cache = layer.forward(x, h0, mask)
+    dx, dh0 = layer.backward(dhs, cache, dh_T)
+
+    def f():
+        hs, h_T, _ = layer.forward(x, h0, mask)
+        return np.sum(hs * dhs) + np.sum(h_T * dh_T)
+
+    arrays = {**layer.params, "x": x, "state0": h0}
+    grads = {**{k: g.copy() for k, g in layer.grads.items()}, "x": dx, "state0": dh0}
+    res = gradcheck(f, arrays, grads)
     assert res.max_error < TOL, res
 
 
