@@ -24,12 +24,14 @@ book: $(STAMP)
 
 # Every test: the book build (warnings are errors, every notebook executed),
 # unit tests, every notebook under nbval, and browser tests of the built pages.
+# Two pytest workers share the 2 cores, so each uses one BLAS thread (oversubscribed
+# OpenBLAS threads make the small matrix products of these models many times slower).
 test: $(STAMP)
 	$(JB)
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -n 2
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -n 2 -m "not browser"
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
