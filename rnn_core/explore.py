@@ -349,10 +349,14 @@ def radius_animation(cell="rnn-tanh", radii=np.linspace(0.5, 1.5, 11), T=100, in
 
 
 def static_twin_html(anim, default_mode="once"):
-    """An ``IPython.display.HTML`` player (slider, play/step buttons) for the online book."""
+    """An ``IPython.display.HTML`` player (slider, play/step buttons) for the online book.
+
+    The player sits on a white card so its controls stay readable on a dark page theme.
+    """
     check_option("default_mode", default_mode, ("once", "loop", "reflect"))
     from IPython.display import HTML
-    return HTML(anim.to_jshtml(default_mode=default_mode))
+    card = '<div class="static-twin" style="background:#fff;color:#000;display:inline-block;padding:6px">'
+    return HTML(card + anim.to_jshtml(default_mode=default_mode) + "</div>")
 
 
 def cell_length_grid(cells=("rnn-tanh", "lstm", "gru"), lengths=(25, 50, 100, 200), radius=1.0,
