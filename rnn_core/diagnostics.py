@@ -51,10 +51,6 @@ __all__ = ["step_jacobians", "jacobian_products", "products_from_jacobians", "ja
            "grad_norms_over_time", "pascanu_bound", "spectral_radius", "largest_singular_value"]
 
 
-def _sigmoid(a):
-    return 1.0 / (1.0 + np.exp(-a))
-
-
 # ----------------------------------------------------------------------------- helpers
 
 def _cell_kind(layer) -> str:
