@@ -150,10 +150,10 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, mask=None):
     h = np.empty_like(c)
     keep = None if mask is None else ~mask.astype(bool)[:, :, None]   # (T, B, 1) True where masked
     h_prev, c_prev = h0, c0
-    tmp = np.empty((B, H), dtype=A.dtype)
+    tmp, tmp4 = np.empty((B, H), dtype=A.dtype), np.empty((B, 4 * H), dtype=A.dtype)
     for t in range(T):
         a = A[t]                                                # (B, 4H) view
-        a += h_prev @ W_h
+        a += np.matmul(h_prev, W_h, out=tmp4)
         _gates(a, H)
         i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
         np.multiply(f, c_prev, out=c[t])                        # c_t = f ⊙ c_{t-1} + i ⊙ g
@@ -177,26 +177,42 @@ def lstm_backward(dhs, cache: LSTMCache, dh_T=None, dc_T=None):
 
     Inputs: dhs (T, B, H); dh_T, dc_T (B, H) gradients of the final state (None = zeros).
     Returns: dx (T, B, D), dh0 (B, H), dc0 (B, H), dW_x (D, 4H), dW_h (H, 4H), db (4H,).
+
+    Speed: every factor of ``lstm_step_backward`` that does not depend on the
+    incoming gradients is computed for all T steps at once before the loop,
+
+        dA = [g⊙i(1-i) | c_{t-1}⊙f(1-f) | i⊙(1-g²) | tanh(c_t)⊙o(1-o)]     (T, B, 4H)
+        K  = o ⊙ (1 - tanh²(c_t))                                            (T, B, H)
+
+    so the loop only multiplies them by dc (first three blocks) and dh (last block).
     """
     x, h0, c0, A, i, f, g, o, c, tanh_c, h, mask, W_x, W_h = cache
     T, B, D = x.shape
     H = h0.shape[1]
+    c_prev = np.concatenate([c0[None], c[:-1]], axis=0)         # (T, B, H)
     dA = np.empty_like(A)                                       # (T, B, 4H)
+    np.multiply(g, i * (1.0 - i), out=dA[..., :H])
+    np.multiply(c_prev, f * (1.0 - f), out=dA[..., H:2 * H])
+    np.multiply(i, 1.0 - g * g, out=dA[..., 2 * H:3 * H])
+    np.multiply(tanh_c, o * (1.0 - o), out=dA[..., 3 * H:])
+    K = o * (1.0 - tanh_c * tanh_c)                             # (T, B, H)
+    dA4 = dA.reshape(T, B, 4, H)                                # gate blocks as an axis
     dh_next = np.zeros_like(h0) if dh_T is None else dh_T
     dc_next = np.zeros_like(c0) if dc_T is None else dc_T
+    dh, dc = np.empty_like(h0), np.empty_like(c0)               # (B, H) buffers
     for t in range(T - 1, -1, -1):
-        c_prev = c0 if t == 0 else c[t - 1]
-        dh = dhs[t] + dh_next                                   # (B, H)
-        dc = dc_next
+        np.add(dhs[t], dh_next, out=dh)                         # dh = ∂L/∂h_t
+        np.multiply(dh, K[t], out=dc)
+        dc += dc_next                                           # dc = ∂L/∂c_t
         if mask is not None:
             m = mask[t][:, None]                                # (B, 1)
             carry_h = np.where(m, 0.0, dh_next)                 # masked rows pass the gradient through
             carry_c = np.where(m, 0.0, dc_next)
-            dh = np.where(m, dh, 0.0)
-            dc = np.where(m, dc, 0.0)
-        do = dh * tanh_c[t]
-        dc = dc + dh * o[t] * (1.0 - tanh_c[t] * tanh_c[t])
-        dc_next = _gate_grads(dc, do, i[t], f[t], g[t], o[t], c_prev, dA[t])
+            dh *= m
+            dc *= m
+        dA4[t, :, :3] *= dc[:, None, :]                         # da_i, da_f, da_g
+        dA4[t, :, 3] *= dh                                      # da_o
+        dc_next = dc * f[t]                                     # the constant error carousel
         dh_next = dA[t] @ W_h.T                                 # (B, H)
         if mask is not None:
             dh_next += carry_h

@@ -107,10 +107,10 @@ def rnn_forward(x, h0, W_x, W_h, b, nonlinearity="tanh", mask=None):
     h = np.matmul(x.reshape(T * B, D), W_x).reshape(T, B, H)  # (T, B, H) all input projections
     h += b                                                     # h[t] holds a_t until step t overwrites it
     keep = None if mask is None else ~mask.astype(bool)[:, :, None]   # (T, B, 1) True where masked
-    h_prev = h0
+    h_prev, tmp = h0, np.empty((B, H), dtype=h.dtype)
     for t in range(T):
         a_t = h[t]                                             # (B, H) view
-        a_t += h_prev @ W_h
+        a_t += np.matmul(h_prev, W_h, out=tmp)
         _phi(a_t, nonlinearity, out=a_t)                       # h[t] = φ(a_t)
         if keep is not None:
             np.copyto(a_t, h_prev, where=keep[t])              # masked rows keep h_{t-1}
@@ -129,15 +129,16 @@ def rnn_backward(dhs, cache: RNNCache, dh_T=None):
     x, h0, h, mask, W_x, W_h, nl = cache
     T, B, D = x.shape
     H = h0.shape[1]
-    da = np.empty_like(h)                                      # (T, B, H)
+    da = _dphi(h, nl)                                          # (T, B, H) φ'(a_t) for all steps at once
     dh_next = np.zeros_like(h0) if dh_T is None else dh_T
+    dh = np.empty_like(h0)                                     # (B, H) buffer
     for t in range(T - 1, -1, -1):
-        dh = dhs[t] + dh_next                                  # (B, H)
+        np.add(dhs[t], dh_next, out=dh)                        # dh = ∂L/∂h_t
         if mask is not None:
             m = mask[t][:, None]                               # (B, 1)
             carry = np.where(m, 0.0, dh_next)                  # masked rows pass dh_next through
-            dh = np.where(m, dh, 0.0)
-        np.multiply(dh, _dphi(h[t], nl), out=da[t])
+            dh *= m
+        da[t] *= dh                                            # da = dh ⊙ φ'(a_t)
         dh_next = da[t] @ W_h.T                                # (B, H)
         if mask is not None:
             dh_next += carry
