@@ -15,7 +15,9 @@ With ``reset_after=True`` the recurrent side has its own bias ``b_h`` (PyTorch's
 
 **Update-gate convention.** Here (as in Cho et al. 2014 and PyTorch) ``z`` weighs the OLD
 state. The article writes ``h = (1 − z)⊙h_{t−1} + z⊙h̃`` with ``h̃`` our ``n``: its ``z`` is our
-``1 − z`` (same network, the z-block of W_x, W_h, b negated: σ(−a) = 1 − σ(a)).
+``1 − z`` (same network, the z-block of W_x, W_h, b negated: σ(−a) = 1 − σ(a)). The article's
+separate matrices map to column blocks: W_xr, W_xz, W_xh -> W_x[:, :H], W_x[:, H:2H], W_x[:, 2H:]
+(likewise W_h), and its candidate bias (named b_h there) is our b[2H:], not our recurrent bias b_h.
 
 Backward of one step, from ``dh`` (gradient at h_t)::
 

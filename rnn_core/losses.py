@@ -25,16 +25,28 @@ from .errors import HyperparameterError, NonFiniteError, ShapeError, check_array
 __all__ = ["softmax", "log_softmax", "softmax_cross_entropy", "mse", "perplexity"]
 
 
+def _check_logits(logits, axis) -> np.ndarray:
+    """A non-empty finite float array with a valid ``axis``."""
+    if np.ndim(logits) < 1:
+        raise ShapeError(f"logits: expected an array of at least 1 dimension, got shape {np.shape(logits)}")
+    a = check_array("logits", logits, np.ndim(logits))
+    if not np.issubdtype(a.dtype, np.floating):
+        a = a.astype(np.float64)
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or not -a.ndim <= axis < a.ndim:
+        raise ShapeError(f"axis: expected an int in [-{a.ndim}, {a.ndim}) for logits of shape {a.shape}, got {axis!r}")
+    return a
+
+
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     """Numerically stable softmax along ``axis`` (the max is subtracted first)."""
-    a = np.asarray(logits)
+    a = _check_logits(logits, axis)
     e = np.exp(a - a.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     """``a − logsumexp(a)`` along ``axis``, computed without overflow or log(0)."""
-    a = np.asarray(logits)
+    a = _check_logits(logits, axis)
     shifted = a - a.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 

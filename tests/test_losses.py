@@ -21,6 +21,18 @@ def test_softmax_and_log_softmax_are_stable(rng):
     np.testing.assert_allclose(softmax(x).sum(-1), 1.0, atol=1e-15)
 
 
+def test_softmax_errors():
+    with pytest.raises(ShapeError, match="logits"):
+        softmax(np.float64(1.0))
+    with pytest.raises(ShapeError, match="logits"):
+        log_softmax(np.zeros((2, 0)))
+    with pytest.raises(NonFiniteError, match="logits"):
+        softmax(np.array([1.0, np.nan]))
+    with pytest.raises(ShapeError, match="axis"):
+        log_softmax(np.zeros((2, 3)), axis=2)
+    np.testing.assert_allclose(softmax(np.array([0, 0])), [0.5, 0.5])      # ints are promoted
+
+
 def test_cross_entropy_value_by_hand():
     logits = np.log(np.array([[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]]))    # (B=2, C=3)
     loss, dlogits = softmax_cross_entropy(logits, np.array([1, 2]))
