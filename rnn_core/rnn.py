@@ -132,6 +132,7 @@ def rnn_backward(dhs, cache: RNNCache, dh_T=None):
     da = _dphi(h, nl)                                          # (T, B, H) φ'(a_t) for all steps at once
     dh_next = np.zeros_like(h0) if dh_T is None else dh_T
     dh = np.empty_like(h0)                                     # (B, H) buffer
+    W_hT = np.ascontiguousarray(W_h.T)                         # (H, H), contiguous is faster in the loop
     for t in range(T - 1, -1, -1):
         np.add(dhs[t], dh_next, out=dh)                        # dh = ∂L/∂h_t
         if mask is not None:
@@ -139,7 +140,7 @@ def rnn_backward(dhs, cache: RNNCache, dh_T=None):
             carry = np.where(m, 0.0, dh_next)                  # masked rows pass dh_next through
             dh *= m
         da[t] *= dh                                            # da = dh ⊙ φ'(a_t)
-        dh_next = da[t] @ W_h.T                                # (B, H)
+        dh_next = da[t] @ W_hT                                 # (B, H)
         if mask is not None:
             dh_next += carry
     da2 = da.reshape(T * B, H)                                 # (T·B, H)
