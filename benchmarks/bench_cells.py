@@ -176,7 +176,8 @@ def main(argv=None):
            "torch": getattr(torch, "__version__", None), "openblas_core": openblas_core(),
            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
            "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"), "cpus": os.cpu_count(),
-           "processor": platform.processor() or platform.machine()}
+           "processor": platform.processor() or platform.machine(),
+           "load_average_1min": round(os.getloadavg()[0], 2)}
     print("environment:", ", ".join(f"{k}={v}" for k, v in env.items()))
 
     rows = []
