@@ -200,6 +200,13 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h):
     H = h0.shape[1]
     W_hrz_T = np.ascontiguousarray(W_h[:, :2 * H].T)      # (2H, H)
     W_hn_T = np.ascontiguousarray(W_h[:, 2 * H:].T)       # (H, H)
+    h_prev = np.concatenate([h0[None], h_all[:-1]])       # (T, B, H) state entering each step
+    r, z, n = cache.r, cache.z, cache.n                   # (T, B, H) each
+    # local derivatives for all steps at once (they do not depend on the incoming gradient):
+    dn_fac = (1 - z) * (1 - n * n)                        # da_n = dh ⊙ (1 − z)(1 − n²)
+    dz_fac = (h_prev - n) * z * (1 - z)                   # da_z = dh ⊙ (h_prev − n) z(1 − z)
+    u = cache.hn if cache.reset_after else h_prev         # what r multiplies: hn, or h_prev
+    dr_fac = u * r * (1 - r)                              # da_r = d(r⊙u) ⊙ u ⊙ r(1 − r)
     dA = np.empty((T, B, 3 * H), dtype=gates.dtype)       # d pre-activations [a_r, a_z, a_n]
     du = np.empty((T, B, H), dtype=gates.dtype)           # d rh (reset_after=False) or d hn (True)
     dh = dh_T.copy()
@@ -209,26 +216,24 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h):
             m = mask[t][:, None]
             carry = np.where(m, 0, dh)                    # masked rows: pass dh straight through
             dh_t = np.where(m, dh_t, 0)
-        hp = h0 if t == 0 else h_all[t - 1]              # (B, H) state entering step t
-        g = gates[t]
-        r, z, n = g[:, :H], g[:, H:2 * H], g[:, 2 * H:]
         d = dA[t]
-        np.multiply(dh_t * (1 - z), 1 - n * n, out=d[:, 2 * H:])           # da_n
-        np.multiply(dh_t * (hp - n), z * (1 - z), out=d[:, H:2 * H])       # da_z
+        np.multiply(dh_t, dn_fac[t], out=d[:, 2 * H:])    # da_n
+        np.multiply(dh_t, dz_fac[t], out=d[:, H:2 * H])   # da_z
         if cache.reset_after:
-            np.multiply(d[:, 2 * H:], r, out=du[t])                        # dhn = da_n ⊙ r
-            dr = d[:, 2 * H:] * cache.hn[t]
-            dh = dh_t * z + du[t] @ W_hn_T
+            np.multiply(d[:, 2 * H:], r[t], out=du[t])    # dhn = da_n ⊙ r
+            np.multiply(d[:, 2 * H:], dr_fac[t], out=d[:, :H])       # da_r = da_n ⊙ hn ⊙ r(1 − r)
+            dh = dh_t * z[t]
+            dh += du[t] @ W_hn_T
         else:
-            np.matmul(d[:, 2 * H:], W_hn_T, out=du[t])                      # d(r⊙h) = da_n W_hnᵀ
-            dr = du[t] * hp
-            dh = dh_t * z + du[t] * r
-        np.multiply(dr, r * (1 - r), out=d[:, :H])                          # da_r
+            np.matmul(d[:, 2 * H:], W_hn_T, out=du[t])    # d(r⊙h) = da_n W_hnᵀ
+            np.multiply(du[t], dr_fac[t], out=d[:, :H])   # da_r = d(r⊙h) ⊙ h_prev ⊙ r(1 − r)
+            dh = dh_t * z[t]
+            dh += du[t] * r[t]
         dh += d[:, :2 * H] @ W_hrz_T
         if mask is not None:
             dh += carry
     dA2 = dA.reshape(T * B, 3 * H)
-    hp2 = np.concatenate([h0[None], h_all[:-1]]).reshape(T * B, H)    # states entering each step
+    hp2 = h_prev.reshape(T * B, H)
     dx = (dA2 @ W_x.T).reshape(T, B, D)
     grads = {"W_x": x.reshape(T * B, D).T @ dA2, "b": dA2.sum(axis=0)}
     dW_h = np.empty_like(W_h)
