@@ -1,0 +1,520 @@
+"""Browser tests of the rendered book: every page of ``_build/html`` in headless Chromium.
+
+Run after building the book (``make book``; ``make test`` does both)::
+
+    pytest tests/test_browser.py            # or: pytest -m browser
+    BOOK_HTML=/path/to/_build/html pytest tests/test_browser.py
+
+The pages are served over http on 127.0.0.1 (a thread in this process) and opened in
+Debian's Chromium (``/usr/bin/chromium``, or ``$CHROMIUM``) driven by Playwright. Three
+views of each page:
+
+* **light, 1280 px wide**: no Python traceback or error output; every image loads; every
+  figure the executed notebook drew is on the page; every equation is typeset by the
+  vendored MathJax, without errors; every static-twin player (matplotlib ``to_jshtml``)
+  changes its frame when its slider or its step button moves; a notebook page has its
+  ``.ipynb`` download link and says how to run it locally; no console error outside the
+  allow-list below; no request leaves the machine except the known CDN assets below.
+  A full-page screenshot is saved in ``_build/screenshots/<page>.png``.
+* **dark theme**: the theme switches, figures stay opaque (a transparent figure would
+  put black text on a dark page), no console errors; ``<page>-dark.png``.
+* **phone, 390 px wide**: the article does not overflow the window (code and output
+  boxes scroll on their own and are ignored); figures keep a non-zero size;
+  ``<page>-phone.png`` (the first screen).
+
+The whole module skips, saying why, when Playwright, Chromium or the built book is missing.
+No timing is asserted.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import mimetypes
+import os
+import re
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()
+BUILD = HTML.parent                                   # _build: html/, jupyter_execute/, screenshots/
+SHOTS = Path(os.environ.get("BOOK_SCREENSHOTS", BUILD / "screenshots"))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+WIDE = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+OVERFLOW_TOLERANCE_PX = 2
+
+# Requests that leave 127.0.0.1 are answered by the test with an empty 200 body (the
+# machines that run it are offline). Each may only go to one of these known CDN assets;
+# anything else means the book depends on the network and must vendor the file instead.
+KNOWN_EXTERNAL = [
+    # ipywidgets: myst-nb adds require.js and the widget html-manager from CDNs to pages
+    # that hold a saved widget. They draw the *live* widget's last state in the online book;
+    # without them the live widget is blank, and its static twin next to it still works.
+    r"^https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/",
+    r"^https://cdn\.jsdelivr\.net/npm/@jupyter-widgets/html-manager@",
+    # matplotlib's to_jshtml player links Font Awesome 4 for its button icons; the theme
+    # already ships Font Awesome 6 with the v4 names (.fa-play, .fa-step-forward ...).
+    r"^https://maxcdn\.bootstrapcdn\.com/font-awesome/4\.4\.0/",
+]
+
+# Console errors that are expected, and why. Matched against "message (source url)".
+ALLOWED_CONSOLE = [
+    # Jupyter Book 1.0.4 / sphinx-thebe put their inline config script on every page twice
+    # (an upstream duplicate, also in a fresh `jupyter-book create` book); the second copy
+    # fails on `const THEBE_JS_URL` and changes nothing (thebe only runs on a launch click).
+    r"^uncaught exception: Identifier 'THEBE_JS_URL' has already been declared",
+    # The empty body given for require.js (above) cannot match the integrity hash
+    # myst-nb puts on its <script> tag, so Chromium refuses it and says so.
+    r"Failed to find a valid digest in the 'integrity' attribute for resource "
+    r"'https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/",
+]
+
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
+_STDERR_PROBLEM = re.compile(r"Traceback|\b\w*(Error|Exception|Warning)\b")
+_RUN_LOCALLY = re.compile(r"make lab|run (it|this page|this notebook|the notebook) (locally|yourself)", re.I)
+_IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
+# myst-nb shows the first of these an output has; an image counts only if it wins
+_MIME_BEFORE_IMAGES = ("application/vnd.jupyter.widget-view+json", "application/javascript", "text/html")
+
+
+# ----------------------------------------------------------------------------- the pages
+
+def book_pages(html: Path) -> list[str]:
+    """Every page of the built book, relative to ``html`` (``index.html`` only redirects)."""
+    skip = {"_static", "_sources", "_images", "_downloads", ".pytest_cache"}
+    pages = [p.relative_to(html).as_posix() for p in html.rglob("*.html")
+             if not skip.intersection(p.relative_to(html).parts[:-1])]
+    return sorted(p for p in pages if p != "index.html")
+
+
+def toc_files() -> list[str]:
+    """The ``file:`` entries of the _toc.yml the book was built from (root included)."""
+    source = HTML.parent.parent
+    toc = source / "_toc.yml" if (source / "_toc.yml").is_file() else ROOT / "_toc.yml"
+    text = toc.read_text(encoding="utf-8")
+    return re.findall(r"^root:\s*(\S+)", text, re.M) + re.findall(r"file:\s*(\S+)", text)
+
+
+def is_notebook_page(rel: str) -> bool:
+    return (HTML / "_sources" / (rel[:-5] + ".ipynb")).is_file()
+
+
+def executed_notebook(rel: str) -> dict | None:
+    """The executed notebook behind a page: ``_build/jupyter_execute/``, else the execution cache.
+
+    myst-nb writes ``jupyter_execute/<page>.ipynb`` with outputs when it runs the notebook, but
+    without them when it takes the outputs from its cache (``_build/.jupyter_cache``); the cache
+    then holds the executed copy, matched to the page's source notebook.
+    """
+    path = BUILD / "jupyter_execute" / (rel[:-5] + ".ipynb")
+    if path.is_file():
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        if any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"):
+            return nb
+    if not (BUILD / ".jupyter_cache").is_dir():
+        return None
+    import nbformat
+    from jupyter_cache import get_cache
+    cache = get_cache(str(BUILD / ".jupyter_cache"))
+    try:
+        record = cache.match_cache_notebook(nbformat.read(HTML / "_sources" / (rel[:-5] + ".ipynb"), as_version=4))
+    except KeyError:
+        return None
+    return cache.get_cache_bundle(record.pk).nb
+
+
+def expected_figures(nb: dict) -> int:
+    """Image outputs an executed notebook holds in the cells its page shows."""
+    count = 0
+    for cell in nb["cells"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] != "code" or {"remove-cell", "remove-output"} & set(tags):
+            continue
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if (out["output_type"] in ("display_data", "execute_result") and "scrapbook" not in out.get("metadata", {})
+                    and any(m in data for m in _IMAGE_MIMES) and not any(m in data for m in _MIME_BEFORE_IMAGES)):
+                count += 1
+    return count
+
+
+def shot_name(rel: str, suffix: str = "") -> Path:
+    return SHOTS / (rel[:-5].replace("/", "-") + suffix + ".png")
+
+
+PAGES = book_pages(HTML) if HTML.is_dir() else []
+_NO_BOOK = f"no built book at {HTML}: run `make book` first (or point BOOK_HTML at one)"
+
+
+def _page_params():
+    return PAGES or [pytest.param("", marks=pytest.mark.skip(reason=_NO_BOOK))]
+
+
+# ----------------------------------------------------------------------------- server, browser
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):             # keep pytest's output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    """Base URL of an http server for ``HTML`` on 127.0.0.1 (an ephemeral port)."""
+    if not HTML.is_dir():
+        pytest.skip(_NO_BOOK)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HTML)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the python package playwright is not installed")
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium; .ci/run does; "
+                    "or set CHROMIUM to its path)")
+    if not HTML.is_dir():
+        pytest.skip(_NO_BOOK)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def contexts(browser):
+    """Browser contexts for the three views: light and wide, dark and wide, phone."""
+    dark_init = "localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');"
+    light_init = "localStorage.setItem('mode', 'light'); localStorage.setItem('theme', 'light');"
+    made = {
+        "light": browser.new_context(viewport=WIDE, color_scheme="light"),
+        "dark": browser.new_context(viewport=WIDE, color_scheme="dark"),
+        "phone": browser.new_context(viewport=PHONE, color_scheme="light", device_scale_factor=2,
+                                     is_mobile=True, has_touch=True),
+    }
+    made["light"].add_init_script(light_init)
+    made["phone"].add_init_script(light_init)
+    made["dark"].add_init_script(dark_init)
+    yield made
+    for c in made.values():
+        c.close()
+
+
+class Visit:
+    """One page opened in one context, with what its console said and what it fetched."""
+
+    def __init__(self, context, base: str, rel: str):
+        self.rel, self.console, self.external, self.failed = rel, [], [], []
+        self.page = page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.console.append(f"uncaught exception: {exc}"))
+        page.on("requestfailed", lambda req: self.failed.append(f"{req.url} ({req.failure})"))
+        page.route("**/*", self._route)
+        self.base = base
+        page.goto(base + rel, wait_until="load")
+        page.evaluate(SETTLE_JS)
+
+    def _on_console(self, msg):
+        if msg.type == "error":
+            url = (msg.location or {}).get("url", "")
+            self.console.append(f"{msg.text} ({url})" if url else msg.text)
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.base) or url.startswith("data:"):
+            route.continue_()
+            return
+        self.external.append(url)                 # offline: an empty answer instead of the network
+        content_type = mimetypes.guess_type(urlsplit(url).path)[0] or "text/plain"
+        route.fulfill(status=200, body="", content_type=content_type)
+
+    def close(self):
+        self.page.close()
+
+
+@pytest.fixture
+def visit(server, contexts):
+    opened = []
+
+    def open_page(view: str, rel: str) -> Visit:
+        v = Visit(contexts[view], server, rel)
+        opened.append(v)
+        return v
+    yield open_page
+    for v in opened:
+        v.close()
+
+
+# ----------------------------------------------------------------------------- in-page scripts
+
+# Wait until the page is ready to be judged: images decoded, MathJax done, fonts loaded.
+SETTLE_JS = """async () => {
+  const timeout = new Promise(r => setTimeout(r, 20000));
+  const ready = (async () => {
+    const imgs = Array.from(document.images);
+    imgs.forEach(i => { if (i.loading === 'lazy') i.loading = 'eager'; });
+    await Promise.all(imgs.map(i => i.complete ? null :
+      new Promise(r => { i.addEventListener('load', r); i.addEventListener('error', r); })));
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+    await document.fonts.ready;
+  })();
+  await Promise.race([ready, timeout]);
+}"""
+
+OUTPUT_ERRORS_JS = """() => {
+  const out = [];
+  const intended = el => el.closest('.cell.tag_raises-exception');   // the author wants this error shown
+  for (const el of document.querySelectorAll('.output.traceback, .output.error'))
+    if (!intended(el)) out.push(['error output', el.innerText.slice(0, 300)]);
+  for (const el of document.querySelectorAll('.cell_output'))
+    if (!intended(el) && /Traceback \\(most recent call last\\)/.test(el.innerText))
+      out.push(['traceback', el.innerText.slice(0, 300)]);
+  for (const el of document.querySelectorAll('.output.stderr'))
+    if (!intended(el)) out.push(['stderr', el.innerText.slice(0, 300)]);
+  return out;
+}"""
+
+IMAGES_JS = """() => Array.from(document.images).map(i => ({
+  src: (i.getAttribute('src') || i.id || '').slice(0, 100), complete: i.complete, width: i.naturalWidth,
+  figure: !!i.closest('.cell_output') && !i.closest('.text_html'),
+}))"""
+
+MATH_JS = """() => {
+  const maths = Array.from(document.querySelectorAll('.math'));
+  return {
+    n: maths.length,
+    mathjax: !!(window.MathJax && MathJax.version),
+    untypeset: maths.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 80)),
+    errors: Array.from(document.querySelectorAll('mjx-merror'))
+      .map(e => e.getAttribute('data-mjx-error') || e.textContent),
+    inputError: document.body.innerText.includes('Math input error'),
+  };
+}"""
+
+# Move every static-twin slider to its last frame; the image must change.
+SLIDERS_JS = """async () => {
+  const res = [];
+  for (const anim of document.querySelectorAll('.animation')) {
+    const slider = anim.querySelector('input[type=range]'), img = anim.querySelector('img');
+    if (!slider || !img) { res.push({ok: false, why: 'no slider or image'}); continue; }
+    const before = img.src, frames = Number(slider.max) + 1;
+    slider.value = slider.max;
+    slider.dispatchEvent(new Event('input', {bubbles: true}));
+    slider.dispatchEvent(new Event('change', {bubbles: true}));
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    if (!img.complete) await new Promise(r => { img.onload = r; img.onerror = r; });
+    res.push({ok: frames > 1 && img.src !== before && img.naturalWidth > 0, frames,
+              changed: img.src !== before, width: img.naturalWidth, id: slider.id});
+  }
+  return res;
+}"""
+
+# Every player button shows an icon (Font Awesome): a glyph or an <svg> of non-zero size.
+PLAYER_ICONS_JS = """() => Array.from(document.querySelectorAll('.animation .anim-buttons button')).map(b => {
+  const icon = b.querySelector('svg, i');
+  const r = icon ? icon.getBoundingClientRect() : {width: 0, height: 0};
+  const glyph = icon && icon.tagName === 'I' ? getComputedStyle(icon, '::before').content : 'svg';
+  const family = icon ? getComputedStyle(icon).fontFamily : '';
+  return {title: b.title, width: r.width, height: r.height, glyph, family};
+})"""
+
+DOWNLOAD_JS = """() => Array.from(document.querySelectorAll('a[href]'))
+  .map(a => a.getAttribute('href')).filter(h => h.includes('_sources/') && h.endsWith('.ipynb'))"""
+
+# Figures must be opaque: a transparent PNG puts black axes on the dark theme's background.
+OPAQUE_JS = """() => {
+  const out = [];
+  for (const img of document.querySelectorAll('.cell_output img, .animation img')) {
+    if (!img.naturalWidth) continue;
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const w = c.width - 1, h = c.height - 1;
+    const alpha = [[0, 0], [w, 0], [0, h], [w, h]].map(([x, y]) => ctx.getImageData(x, y, 1, 1).data[3]);
+    if (Math.min(...alpha) < 250) out.push((img.getAttribute('src') || img.id).slice(0, 100));
+  }
+  return out;
+}"""
+
+# Elements of the article that stick out of the window, unless a scrolling box holds them.
+OVERFLOW_JS = """(tol) => {
+  const vw = document.documentElement.clientWidth;
+  const article = document.querySelector('article') || document.querySelector('main') || document.body;
+  const scrolls = el => { const o = getComputedStyle(el).overflowX; return o === 'auto' || o === 'scroll'; };
+  const bad = [];
+  for (const el of article.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || (r.right <= vw + tol && r.left >= -tol)) continue;
+    if (el.closest('mjx-assistive-mml')) continue;       // MathJax's invisible copy for screen readers
+    let a = el.parentElement, held = false;
+    while (a && a !== document.body) { if (scrolls(a)) { held = true; break; } a = a.parentElement; }
+    if (held) continue;
+    const cls = typeof el.className === 'string' ? el.className : '';
+    bad.push(`<${el.tagName.toLowerCase()} class="${cls.slice(0, 60)}"> ${Math.round(r.left)}..${Math.round(r.right)} px: `
+             + (el.innerText || el.getAttribute('src') || '').slice(0, 60).replace(/\\s+/g, ' '));
+  }
+  // report the outermost offenders only
+  return {vw, scrollWidth: document.documentElement.scrollWidth, bad: bad.slice(0, 6), n: bad.length};
+}"""
+
+PHONE_IMAGES_JS = """() => Array.from(document.querySelectorAll('article img')).filter(i => {
+  const s = getComputedStyle(i);
+  return i.offsetParent !== null && s.visibility !== 'hidden' && !i.closest('details:not([open])');
+}).map(i => { const r = i.getBoundingClientRect();
+  return {src: (i.getAttribute('src') || i.id).slice(0, 100), width: r.width, height: r.height}; })"""
+
+
+# ----------------------------------------------------------------------------- checks
+
+def console_problems(v: Visit) -> list[str]:
+    problems = [f"console error: {m}" for m in v.console
+                if not any(re.search(pattern, m) for pattern in ALLOWED_CONSOLE)]
+    problems += [f"request to the network (vendor it, or add it to KNOWN_EXTERNAL with a reason): {u}"
+                 for u in v.external if not any(re.search(p, u) for p in KNOWN_EXTERNAL)]
+    problems += [f"request failed: {f}" for f in v.failed]
+    return problems
+
+
+def image_problems(v: Visit) -> list[str]:
+    return [f"image did not load: {i['src']}" for i in v.page.evaluate(IMAGES_JS)
+            if not (i["complete"] and i["width"] > 0)]
+
+
+def figure_problems(v: Visit) -> list[str]:
+    if not is_notebook_page(v.rel):
+        return []
+    nb = executed_notebook(v.rel)
+    if nb is None:
+        return [f"no executed notebook for {v.rel} in {BUILD / 'jupyter_execute'} or {BUILD / '.jupyter_cache'}"]
+    want = expected_figures(nb)
+    have = sum(i["figure"] for i in v.page.evaluate(IMAGES_JS))
+    return [] if have == want else [f"the executed notebook has {want} figure outputs, the page shows {have}"]
+
+
+def output_problems(v: Visit) -> list[str]:
+    problems = []
+    for kind, text in v.page.evaluate(OUTPUT_ERRORS_JS):
+        if kind != "stderr":
+            problems.append(f"{kind} in a cell output: {text!r}")
+        elif _STDERR_PROBLEM.search(text):
+            problems.append(f"error or warning on stderr in a cell output: {text!r}")
+    return problems
+
+
+def math_problems(v: Visit) -> list[str]:
+    m = v.page.evaluate(MATH_JS)
+    problems = []
+    if m["n"] and not m["mathjax"]:
+        problems.append(f"{m['n']} equations on the page but MathJax did not load")
+    if m["untypeset"]:
+        problems.append(f"{len(m['untypeset'])} of {m['n']} equations not typeset, e.g. {m['untypeset'][:3]}")
+    if m["errors"] or m["inputError"]:
+        problems.append(f"MathJax errors: {m['errors'][:5] or 'Math input error'}")
+    return problems
+
+
+def static_twin_problems(v: Visit) -> list[str]:
+    problems = [f"static twin {s.get('id', '')} does not move: {s}" for s in v.page.evaluate(SLIDERS_JS) if not s["ok"]]
+    players = v.page.locator(".animation")
+    for k in range(players.count()):             # a real click on "Previous frame" moves it back too
+        player = players.nth(k)
+        img = player.locator("img").first
+        before = img.get_attribute("src")
+        player.locator("button[title='Previous frame']").click()
+        if img.get_attribute("src") == before:
+            problems.append(f"static twin #{k}: the 'Previous frame' button does not change the frame")
+    icons = v.page.evaluate(PLAYER_ICONS_JS)
+    blank = [i["title"] for i in icons if i["width"] < 4 or i["glyph"] in ("none", "normal", "")]
+    if blank:
+        problems.append(f"static-twin buttons without a visible icon: {blank} ({icons[0]})")
+    return problems
+
+
+def notebook_page_problems(v: Visit) -> list[str]:
+    """A chapter page offers its .ipynb and says how to run it locally."""
+    if not is_notebook_page(v.rel):
+        return []
+    problems = []
+    source = "_sources/" + v.rel[:-5] + ".ipynb"
+    links = [h for h in v.page.evaluate(DOWNLOAD_JS) if h.endswith(source)]
+    if not links:
+        problems.append(f"no download link to {source}")
+    else:
+        resp = v.page.request.get(v.page.url.rsplit("/", 1)[0] + "/" + links[0])
+        if not resp.ok or "cells" not in json.loads(resp.body()):
+            problems.append(f"the download link {links[0]} does not give a notebook (HTTP {resp.status})")
+    if not _RUN_LOCALLY.search(v.page.inner_text("article")):
+        problems.append("no instructions to run the notebook locally (e.g. 'make lab' or 'Run it locally')")
+    return problems
+
+
+def screenshot(v: Visit, path: Path, full_page: bool = True):
+    """From the top of the page, nothing focused (sticky headers then draw once, in place)."""
+    v.page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    v.page.screenshot(path=str(path), full_page=full_page)
+
+
+def _fail_if(problems: list[str], rel: str, view: str):
+    if problems:
+        pytest.fail(f"{rel} ({view}):\n  " + "\n  ".join(problems), pytrace=False)
+
+
+# ----------------------------------------------------------------------------- tests
+
+def test_every_toc_entry_was_built():
+    if not HTML.is_dir():
+        pytest.skip(_NO_BOOK)
+    missing = [f for f in toc_files() if not (HTML / (f + ".html")).is_file()]
+    assert not missing, f"in _toc.yml but not built into {HTML}: {missing}"
+
+
+@pytest.mark.parametrize("rel", _page_params())
+def test_page_light(rel, visit):
+    v = visit("light", rel)
+    problems = (output_problems(v) + image_problems(v) + figure_problems(v) + math_problems(v)
+                + static_twin_problems(v) + notebook_page_problems(v) + console_problems(v))
+    screenshot(v, shot_name(rel))
+    _fail_if(problems, rel, "light theme")
+
+
+@pytest.mark.parametrize("rel", _page_params())
+def test_page_dark(rel, visit):
+    v = visit("dark", rel)
+    problems = console_problems(v) + image_problems(v)
+    theme = v.page.evaluate("document.documentElement.dataset.theme")
+    if theme != "dark":
+        problems.append(f"the dark theme did not apply (data-theme={theme!r})")
+    problems += [f"figure with a transparent background (unreadable on the dark theme): {s}"
+                 for s in v.page.evaluate(OPAQUE_JS)]
+    screenshot(v, shot_name(rel, "-dark"))
+    _fail_if(problems, rel, "dark theme")
+
+
+@pytest.mark.parametrize("rel", _page_params())
+def test_page_phone(rel, visit):
+    v = visit("phone", rel)
+    problems = console_problems(v)
+    o = v.page.evaluate(OVERFLOW_JS, OVERFLOW_TOLERANCE_PX)
+    if o["scrollWidth"] > o["vw"] + OVERFLOW_TOLERANCE_PX:
+        problems.append(f"the page scrolls sideways: {o['scrollWidth']} px wide in a {o['vw']} px window")
+    if o["n"]:
+        problems.append(f"{o['n']} elements stick out of the {o['vw']} px window, e.g.:\n    " + "\n    ".join(o["bad"]))
+    problems += [f"figure squeezed to {i['width']:.0f}x{i['height']:.0f} px: {i['src']}"
+                 for i in v.page.evaluate(PHONE_IMAGES_JS) if i["width"] < 1 or i["height"] < 1]
+    screenshot(v, shot_name(rel, "-phone"), full_page=False)
+    _fail_if(problems, rel, "phone, 390 px")
