@@ -8,6 +8,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB     := $(BIN)/jupyter-book build . -W -n --keep-going
 
+# One BLAS thread per process: the models' matrix products are small, and the test run
+# uses two pytest workers on two cores; oversubscribed OpenBLAS threads made notebooks
+# 10-20x slower on a busy 2-core machine. It also keeps every run's numbers identical.
+# (Override on the command line, e.g. `make bench OPENBLAS_NUM_THREADS=2`.)
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
 .PHONY: book test unit lab page bench clear-outputs clean
 
 $(STAMP): requirements.txt pyproject.toml
@@ -24,14 +32,12 @@ book: $(STAMP)
 
 # Every test: the book build (warnings are errors, every notebook executed),
 # unit tests, every notebook under nbval, and browser tests of the built pages.
-# Two pytest workers share the 2 cores, so each uses one BLAS thread (oversubscribed
-# OpenBLAS threads make the small matrix products of these models many times slower).
 test: $(STAMP)
 	$(JB)
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax
 
 unit: $(STAMP)
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -n 2 -m "not browser"
+	$(BIN)/python -m pytest tests -n 2 -m "not browser"
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
@@ -42,8 +48,9 @@ page: $(STAMP)
 	$(BIN)/jupyter-book build $(PAGE)
 	@echo "Open $(CURDIR)/$(dir $(PAGE))_build/_page/$(basename $(notdir $(PAGE)))/html/index.html"
 
+# Speed of the cells against the article's style and PyTorch (2 BLAS threads, as PyTorch gets).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_cells.py
+	OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 $(BIN)/python benchmarks/bench_cells.py --torch-threads 2
 
 clear-outputs: $(STAMP)
 	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
