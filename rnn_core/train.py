@@ -231,8 +231,8 @@ def _nonfinite(what: str, value, epoch: int, step: int, gstep: int, lr: float) -
 
 def fit(model, train_batches, *, optimizer: Optimizer, epochs: int, loss_fn: Callable | None = None,
         clip_norm: float | None = None, schedule: Callable | None = None, val_fn: Callable | None = None,
-        early_stopping: EarlyStopping | None = None, progress: bool = True,
-        log_every: int | None = None) -> History:
+        early_stopping: EarlyStopping | None = None, val_mode: str | None = None,
+        progress: bool = True, log_every: int | None = None) -> History:
     """Train ``model`` with ``optimizer`` and return a ``History``.
 
     Parameters
@@ -245,9 +245,10 @@ def fit(model, train_batches, *, optimizer: Optimizer, epochs: int, loss_fn: Cal
     loss_fn : ``loss_fn(batch) -> loss``, doing forward and backward (default: ``model.loss_and_grads``)
     clip_norm : clip the global gradient norm to this value (None: no clipping)
     schedule : ``schedule(step) -> lr`` with the global step counted from 0
-    val_fn : ``val_fn() -> float``, evaluated after every epoch (lower is better unless
-        ``early_stopping.mode == "max"``)
+    val_fn : ``val_fn() -> float``, evaluated after every epoch
     early_stopping : an ``EarlyStopping`` watching ``val_fn``; at the end the best weights are restored
+    val_mode : ``"min"`` (a loss: lower is better) or ``"max"`` (an accuracy); decides what
+        ``History.best_epoch`` means. Default: ``early_stopping.mode``, else ``"min"``.
     progress : one updating line for runs longer than ~2 s, and a one-line summary at the end
     log_every : also print a permanent line every this many epochs (None: never)
 
@@ -274,8 +275,14 @@ def fit(model, train_batches, *, optimizer: Optimizer, epochs: int, loss_fn: Cal
         raise HyperparameterError("train_batches: expected a function returning an epoch's batches or a "
                                   f"non-empty list of batches, got {type(train_batches).__name__}")
     loss_fn = loss_fn if loss_fn is not None else _default_loss_fn(model)
+    if val_mode is None:
+        val_mode = early_stopping.mode if early_stopping is not None else "min"
+    check_option("val_mode", val_mode, ("min", "max"))
+    if early_stopping is not None and early_stopping.mode != val_mode:
+        raise HyperparameterError(f"val_mode: expected {early_stopping.mode!r} like early_stopping.mode, "
+                                  f"got {val_mode!r}")
 
-    hist = History(mode=early_stopping.mode if early_stopping is not None else "min")
+    hist = History(mode=val_mode)
     bar = _Progress(progress)
     gstep = 0
     try:

@@ -214,7 +214,7 @@ def plot_attention(weights, tokens, ax=None, query_tokens=None, title="Attention
                 raise ShapeError(f"query_tokens: expected {w.shape[0]} tokens, got {len(query_tokens)}")
             ax.set_yticks(np.arange(w.shape[0]), [str(q) for q in query_tokens])
         _label(ax, title, "source token", "query (output step)")
-    tilt = S > 8                                                  # long sentences: slanted labels
+    tilt = S > 8 or sum(len(str(t)) + 1 for t in tokens) > 40     # long sentences or words: slanted labels
     ax.set_xticks(np.arange(S), [str(t) for t in tokens], rotation=45 if tilt else 0, ha="right" if tilt else "center")
     ax.tick_params(labelsize=TICK_SIZE)
     return fig, ax

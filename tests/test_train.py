@@ -195,3 +195,17 @@ def test_fit_errors(rng):
         EarlyStopping(2, min_delta=-1.0)
     with pytest.raises(HyperparameterError, match="EarlyStopping: expected at least one finite metric"):
         EarlyStopping(2).restore(model.params)
+
+
+def test_val_mode_max_picks_the_highest_metric(rng):
+    X, y = _data(rng)
+    model = Linear(3, rng)
+    scores = iter([0.5, 0.9, 0.7])
+    hist = fit(model, [(X, y)], optimizer=SGD(0.01), epochs=3, val_fn=lambda: next(scores),
+               val_mode="max", progress=False)
+    assert hist.best_epoch == 1 and hist.best_val == 0.9
+    with pytest.raises(HyperparameterError, match="val_mode"):
+        fit(model, [(X, y)], optimizer=SGD(0.01), epochs=1, val_fn=lambda: 0.0, val_mode="best")
+    with pytest.raises(HyperparameterError, match="val_mode"):
+        fit(model, [(X, y)], optimizer=SGD(0.01), epochs=1, val_fn=lambda: 0.0, val_mode="max",
+            early_stopping=EarlyStopping(2, mode="min"))
