@@ -61,8 +61,10 @@ KNOWN_EXTERNAL = [
     # without them the live widget is blank, and its static twin next to it still works.
     r"^https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/",
     r"^https://cdn\.jsdelivr\.net/npm/@jupyter-widgets/html-manager@",
-    # matplotlib's to_jshtml player links Font Awesome 4 for its button icons; the theme
-    # already ships Font Awesome 6 with the v4 names (.fa-play, .fa-step-forward ...).
+    # matplotlib's to_jshtml player links Font Awesome 4 for its button icons. Not needed:
+    # the theme's own Font Awesome 6 (_static/scripts/fontawesome.js) turns the player's
+    # <i class="fa fa-play"> etc. into SVG icons (PLAYER_ICONS_JS checks they are drawn).
+    # Drop this line once rnn_core.explore.static_twin_html strips the link.
     r"^https://maxcdn\.bootstrapcdn\.com/font-awesome/4\.4\.0/",
 ]
 
@@ -78,7 +80,6 @@ ALLOWED_CONSOLE = [
     r"'https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/",
 ]
 
-_TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
 _STDERR_PROBLEM = re.compile(r"Traceback|\b\w*(Error|Exception|Warning)\b")
 _RUN_LOCALLY = re.compile(r"make lab|run (it|this page|this notebook|the notebook) (locally|yourself)", re.I)
 _IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
@@ -123,13 +124,18 @@ def executed_notebook(rel: str) -> dict | None:
     if not (BUILD / ".jupyter_cache").is_dir():
         return None
     import nbformat
-    from jupyter_cache import get_cache
-    cache = get_cache(str(BUILD / ".jupyter_cache"))
+    cache = _execution_cache()
     try:
         record = cache.match_cache_notebook(nbformat.read(HTML / "_sources" / (rel[:-5] + ".ipynb"), as_version=4))
     except KeyError:
         return None
     return cache.get_cache_bundle(record.pk).nb
+
+
+@functools.cache
+def _execution_cache():
+    from jupyter_cache import get_cache
+    return get_cache(str(BUILD / ".jupyter_cache"))
 
 
 def expected_figures(nb: dict) -> int:
@@ -223,8 +229,8 @@ class Visit:
         page.on("console", self._on_console)
         page.on("pageerror", lambda exc: self.console.append(f"uncaught exception: {exc}"))
         page.on("requestfailed", lambda req: self.failed.append(f"{req.url} ({req.failure})"))
-        page.route("**/*", self._route)
         self.base = base
+        page.route(lambda url: not url.startswith(base), self._route)   # only what leaves 127.0.0.1
         page.goto(base + rel, wait_until="load")
         page.evaluate(SETTLE_JS)
 
@@ -235,7 +241,7 @@ class Visit:
 
     def _route(self, route):
         url = route.request.url
-        if url.startswith(self.base) or url.startswith("data:"):
+        if url.startswith("data:"):
             route.continue_()
             return
         self.external.append(url)                 # offline: an empty answer instead of the network
