@@ -25,6 +25,8 @@ Three ways to look at it:
 """
 from __future__ import annotations
 
+import re
+
 import io
 import numbers
 from dataclasses import dataclass
@@ -348,15 +350,23 @@ def radius_animation(cell="rnn-tanh", radii=np.linspace(0.5, 1.5, 11), T=100, in
     return anim
 
 
-def static_twin_html(anim, default_mode="once"):
+def static_twin_html(anim, default_mode="once", cdn_icons=False):
     """An ``IPython.display.HTML`` player (slider, play/step buttons) for the online book.
 
     The player sits on a white card so its controls stay readable on a dark page theme.
+    matplotlib's player links Font Awesome 4 from a CDN for its button icons; the book's
+    theme already ships Font Awesome 6, which draws the same ``fa fa-play``-style icons, so
+    the link is dropped (``cdn_icons=False``) and the page needs no network. Pass
+    ``cdn_icons=True`` to keep it, e.g. for a notebook viewed outside the book.
     """
     check_option("default_mode", default_mode, ("once", "loop", "reflect"))
+    check_option("cdn_icons", cdn_icons, (False, True))
     from IPython.display import HTML
+    player = anim.to_jshtml(default_mode=default_mode)
+    if not cdn_icons:
+        player = re.sub(r"<link[^>]*font-awesome[^>]*>\s*", "", player)
     card = '<div class="static-twin" style="background:#fff;color:#000;display:inline-block;padding:6px">'
-    return HTML(card + anim.to_jshtml(default_mode=default_mode) + "</div>")
+    return HTML(card + player + "</div>")
 
 
 def cell_length_grid(cells=("rnn-tanh", "lstm", "gru"), lengths=(25, 50, 100, 200), radius=1.0,

@@ -61,11 +61,9 @@ KNOWN_EXTERNAL = [
     # without them the live widget is blank, and its static twin next to it still works.
     r"^https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/",
     r"^https://cdn\.jsdelivr\.net/npm/@jupyter-widgets/html-manager@",
-    # matplotlib's to_jshtml player links Font Awesome 4 for its button icons. Not needed:
-    # the theme's own Font Awesome 6 (_static/scripts/fontawesome.js) turns the player's
-    # <i class="fa fa-play"> etc. into SVG icons (PLAYER_ICONS_JS checks they are drawn).
-    # Drop this line once rnn_core.explore.static_twin_html strips the link.
-    r"^https://maxcdn\.bootstrapcdn\.com/font-awesome/4\.4\.0/",
+    # (matplotlib's to_jshtml player links Font Awesome 4 from a CDN for its button icons;
+    # rnn_core.explore.static_twin_html drops that link because the theme's own Font
+    # Awesome 6 draws the same icons: PLAYER_ICONS_JS checks they are drawn.)
 ]
 
 # Console errors that are expected, and why. Matched against "message (source url)".

@@ -192,6 +192,11 @@ def test_radius_animation_static_twin():
         ex.radius_animation(radii=np.linspace(0.5, 1.5, 40))
     with pytest.raises(HyperparameterError, match="default_mode"):
         ex.static_twin_html(anim, default_mode="bounce")
+    # the book needs no CDN: the player's Font Awesome link is dropped unless asked for
+    assert "font-awesome" not in html and 'class="fa fa-play"' in html
+    assert "font-awesome" in ex.static_twin_html(anim, cdn_icons=True).data
+    with pytest.raises(HyperparameterError, match="cdn_icons"):
+        ex.static_twin_html(anim, cdn_icons="yes")
 
 
 def test_cell_length_grid_static_twin():
