@@ -137,17 +137,19 @@ class History:
         return None if self.best_epoch is None else self.val[self.best_epoch]
 
     def summary(self) -> str:
-        """One line: epochs, steps, final losses, best validation metric, time."""
+        """Epochs, steps, final training loss and time; then (second line) the best validation
+        metric and whether training stopped early and restored the best weights."""
         s = f"{self.epochs} epochs, {self.steps} steps"
         if self.loss:
             s += f", train loss {self.train_loss[-1]:.4g}"
+        s += f", {self.seconds:.1f} s"
         if self.val:
-            s += f", best val {self.best_val:.4g} at epoch {self.best_epoch + 1}"
-        if self.stopped_early:
-            s += ", stopped early"
-        if self.restored_best:
-            s += ", best weights restored"
-        return s + f", {self.seconds:.1f} s"
+            s += f"\nbest val {self.best_val:.4g} at epoch {self.best_epoch + 1}"
+            if self.stopped_early:
+                s += ", stopped early"
+            if self.restored_best:
+                s += ", best weights restored"
+        return s
 
 
 # ----------------------------------------------------------------------------- progress
@@ -205,7 +207,9 @@ class _Progress:
         elif self.kernel:
             print(summary)
         else:
-            sys.stderr.write(("\r" if self.shown else "") + summary.ljust(79 if self.shown else 0) + "\n")
+            first, _, rest = summary.partition("\n")               # pad only the line being overwritten
+            text = ("\r" + first.ljust(79) if self.shown else first) + ("\n" + rest if rest else "")
+            sys.stderr.write(text + "\n")
             sys.stderr.flush()
 
 
