@@ -37,7 +37,7 @@ from .init import orthogonal, xavier_uniform
 from .module import Module
 
 __all__ = ["LSTM", "LSTMCache", "LSTMStepCache", "lstm_step_forward", "lstm_step_backward",
-           "lstm_forward", "lstm_backward", "check_lstm_state"]
+           "lstm_forward", "lstm_backward", "check_lstm_state", "init_lstm_params"]
 
 
 def _gates(a: np.ndarray, H: int, tmp: np.ndarray) -> np.ndarray:
@@ -232,6 +232,24 @@ def lstm_backward(dhs, cache: LSTMCache, dh_T=None, dc_T=None):
 
 # ----------------------------------------------------------------------------- the layer
 
+def init_lstm_params(D, H, forget_bias, gen, dtype):
+    """The default LSTM parameters: {W_x (D, 4H), W_h (H, 4H), b (4H,)}, gate order i, f, g, o.
+
+    W_x: Xavier-uniform per (D, H) gate block; W_h: orthogonal per (H, H) gate block
+    (Saxe et al. 2014); b: zeros except the forget block, set to ``forget_bias``
+    (1 by default, Jozefowicz et al. 2015). Shared with ``PeepholeLSTM``.
+    """
+    if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or not np.isfinite(forget_bias):
+        raise HyperparameterError(f"forget_bias: expected a finite number, got {forget_bias!r}")
+    b = np.zeros(4 * H, dtype=dtype)
+    b[H:2 * H] = forget_bias
+    return {
+        "W_x": np.concatenate([xavier_uniform((D, H), gen, dtype) for _ in range(4)], axis=1),
+        "W_h": orthogonal((H, 4 * H), gen, dtype, blocks=4),
+        "b": b,
+    }
+
+
 def check_lstm_state(name, state, B, H, dtype):
     """A ``(h, c)`` tuple of (B, H) arrays (or None) -> (h, c) cast to ``dtype``, or (None, None)."""
     if state is None:
@@ -272,17 +290,8 @@ class LSTM(Module):
         super().__init__()
         self.input_size = D = check_positive_int("input_size", input_size)
         self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
-        if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or not np.isfinite(forget_bias):
-            raise HyperparameterError(f"forget_bias: expected a finite number, got {forget_bias!r}")
         self.dtype = check_dtype(dtype)
-        gen = check_rng(rng)
-        b = np.zeros(4 * H, dtype=self.dtype)
-        b[H:2 * H] = forget_bias
-        self.params = {
-            "W_x": np.concatenate([xavier_uniform((D, H), gen, self.dtype) for _ in range(4)], axis=1),
-            "W_h": orthogonal((H, 4 * H), gen, self.dtype, blocks=4),
-            "b": b,
-        }
+        self.params = init_lstm_params(D, H, forget_bias, check_rng(rng), self.dtype)
         self.zero_grad()
 
     def _check_x(self, x, state0, mask):

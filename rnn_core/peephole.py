@@ -37,9 +37,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import sigmoid, tanh
-from .errors import HyperparameterError, check_array, check_dtype, check_mask, check_option, check_positive_int, check_rng
-from .init import orthogonal, xavier_uniform
-from .lstm import check_lstm_state
+from .errors import check_array, check_dtype, check_mask, check_option, check_positive_int, check_rng
+from .lstm import check_lstm_state, init_lstm_params
 from .module import Module
 
 __all__ = ["PeepholeLSTM", "PeepholeCache", "PeepholeStepCache", "peephole_step_forward",
@@ -251,17 +250,8 @@ class PeepholeLSTM(Module):
         self.input_size = D = check_positive_int("input_size", input_size)
         self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
         self.peephole = check_option("peephole", peephole, tuple(PEEPHOLE_NAMES))
-        if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or not np.isfinite(forget_bias):
-            raise HyperparameterError(f"forget_bias: expected a finite number, got {forget_bias!r}")
         self.dtype = check_dtype(dtype)
-        gen = check_rng(rng)
-        b = np.zeros(4 * H, dtype=self.dtype)
-        b[H:2 * H] = forget_bias
-        self.params = {
-            "W_x": np.concatenate([xavier_uniform((D, H), gen, self.dtype) for _ in range(4)], axis=1),
-            "W_h": orthogonal((H, 4 * H), gen, self.dtype, blocks=4),
-            "b": b,
-        }
+        self.params = init_lstm_params(D, H, forget_bias, check_rng(rng), self.dtype)
         p_shape = (H,) if self.peephole == "diagonal" else (H, H)
         for name in PEEPHOLE_NAMES[self.peephole]:
             self.params[name] = np.zeros(p_shape, dtype=self.dtype)
