@@ -5,26 +5,14 @@ import pytest
 import rnn_core
 from rnn_core import HyperparameterError, NonFiniteError, ShapeError, gradcheck
 from rnn_core.rnn import RNN, rnn_forward, rnn_step_backward, rnn_step_forward
+from helpers import make_mask, randomize
 
 TOL = 1e-7
 
 
 def make_layer(rng, D, H, nonlinearity="tanh"):
     """A float64 layer whose every parameter (bias included) is random and non-zero."""
-    layer = RNN(D, H, nonlinearity=nonlinearity, rng=rng, dtype=np.float64)
-    for p in layer.params.values():
-        p[...] = 0.5 * rng.standard_normal(p.shape)
-    return layer
-
-
-def make_mask(T, B):
-    """Ones, with trailing padding in row 0 (its last step, or its last two) and a gap in the middle of the last row."""
-    mask = np.ones((T, B))
-    if T >= 2:
-        mask[-min(T - 1, 2):, 0] = 0
-    if T >= 3:
-        mask[T // 2, B - 1] = 0
-    return mask
+    return randomize(RNN(D, H, nonlinearity=nonlinearity, rng=rng, dtype=np.float64), rng)
 
 
 def loss_and_grads(layer, x, h0, mask, R, R2):
