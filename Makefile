@@ -46,7 +46,7 @@ lab: $(STAMP)
 #   make page PAGE=notebooks/02-simple-rnn.ipynb
 page: $(STAMP)
 	$(BIN)/jupyter-book build $(PAGE)
-	@echo "Open $(CURDIR)/$(dir $(PAGE))_build/_page/$(basename $(notdir $(PAGE)))/html/index.html"
+	@echo "Open $(CURDIR)/_build/_page/$(subst /,-,$(basename $(PAGE)))/html/index.html"
 
 # Speed of the cells against the article's style and PyTorch (2 BLAS threads, as PyTorch gets).
 bench: $(STAMP)
