@@ -5,7 +5,7 @@ import pytest
 import rnn_core
 from rnn_core import HyperparameterError, ShapeError
 from rnn_core.peephole import PEEPHOLE_NAMES, PeepholeLSTM, peephole_step_backward, peephole_step_forward
-from helpers import lstm_gradcheck, make_mask, randomize
+from helpers import lstm_gradcheck, lstm_mask_matches_unpadded, make_mask, randomize
 
 TOL = 1e-7
 KINDS = ["diagonal", "full"]
@@ -40,35 +40,7 @@ def test_gradcheck_directional_long_sequence(rng, peephole):
 
 @pytest.mark.parametrize("peephole", KINDS)
 def test_masked_steps_get_zero_gradient_and_match_unpadded(rng, peephole):
-    T, B, D, H = 6, 3, 4, 5
-    layer = make_layer(rng, D, H, peephole)
-    x = rng.standard_normal((T, B, D))
-    h0, c0 = rng.standard_normal((B, H)), rng.standard_normal((B, H))
-    R, R2, R3 = rng.standard_normal((T, B, H)), rng.standard_normal((B, H)), rng.standard_normal((B, H))
-    mask = np.ones((T, B))
-    mask[4:, 0] = 0
-    mask[2, 1] = 0
-    mask[:, 2] = 0
-    hs, (h_T, c_T), cache = layer.forward(x, (h0, c0), mask)
-    dx, (dh0, dc0) = layer.backward(R, cache, (R2, R3))
-    assert np.all(hs[mask == 0] == 0) and np.all(dx[mask == 0] == 0)
-    np.testing.assert_array_equal(c_T[2], c0[2])
-    np.testing.assert_array_equal(dc0[2], R3[2])
-    grads = {k: g.copy() for k, g in layer.grads.items()}
-    total = {k: np.zeros_like(g) for k, g in grads.items()}
-    for b in range(B):
-        keep = mask[:, b] == 1
-        if not keep.any():
-            continue
-        hs_b, (h_b, c_b), cache_b = layer.forward(x[keep, b:b + 1], (h0[b:b + 1], c0[b:b + 1]))
-        dx_b, (dh0_b, dc0_b) = layer.backward(R[keep, b:b + 1], cache_b, (R2[b:b + 1], R3[b:b + 1]))
-        for ours, alone in [(hs[keep, b], hs_b[:, 0]), (c_T[b], c_b[0]), (dx[keep, b], dx_b[:, 0]),
-                            (dh0[b], dh0_b[0]), (dc0[b], dc0_b[0])]:
-            np.testing.assert_allclose(ours, alone, rtol=1e-12, atol=1e-12)
-        for k in total:
-            total[k] += layer.grads[k]
-    for k in total:
-        np.testing.assert_allclose(grads[k], total[k], rtol=1e-10, atol=1e-12)
+    lstm_mask_matches_unpadded(make_layer(rng, 4, 5, peephole), rng)
 
 
 @pytest.mark.parametrize("peephole", KINDS)
