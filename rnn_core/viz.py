@@ -34,6 +34,16 @@ def _figure(ax=None, nrows=1, ncols=1, figsize=(6.4, 3.6), **kwargs):
     return fig, (axes if nrows * ncols == 1 else axes.ravel())
 
 
+def _panels(axes, n, what, **figure_kw):
+    """The caller's ``axes`` (checked to be ``n`` of them) or ``n`` new ones; returns (fig, axes)."""
+    if axes is None:
+        fig, axes = _figure(None, **figure_kw)
+    axes = np.atleast_1d(axes)
+    if len(axes) != n:
+        raise ShapeError(f"axes: expected {n} axes (one per {what}), got {len(axes)}")
+    return axes[0].figure, axes
+
+
 def _label(ax, title=None, xlabel=None, ylabel=None):
     """Title, axis labels and tick labels at readable sizes (>= 10 pt), white plotting area."""
     if title is not None:
@@ -139,14 +149,8 @@ def plot_gate_activations(cache, gates=("i", "f", "o"), b=0, cell=True, axes=Non
         if not hasattr(cache, name):
             raise HyperparameterError(f"gates: expected names of cache fields, got {name!r} "
                                       f"which {type(cache).__name__} does not have")
-    if axes is None:
-        fig, axes = _figure(None, nrows=len(names), figsize=(6.4, 1.9 * len(names) + 0.6), sharex=True)
-        axes = np.atleast_1d(axes)
-    else:
-        axes = np.atleast_1d(axes)
-        fig = axes[0].figure
-    if len(axes) != len(names):
-        raise ShapeError(f"axes: expected {len(names)} axes (one per panel), got {len(axes)}")
+    fig, axes = _panels(axes, len(names), "panel", nrows=len(names),
+                        figsize=(6.4, 1.9 * len(names) + 0.6), sharex=True)
     for ax, name in zip(axes, names):
         a = _one_sequence(f"cache.{name}", getattr(cache, name), b)  # (T, H)
         if name in ("i", "f", "o", "r", "z"):
@@ -238,14 +242,8 @@ def plot_training_curves(history, axes=None, logy_loss=False, title="Training"):
     panels = [(k, v) for k, v in panels if v is not None]
     if not panels:
         raise HyperparameterError("history: expected at least one of loss, grad_norm, lr, val_metric, got none")
-    if axes is None:
-        fig, axes = _figure(None, ncols=len(panels), figsize=(3.4 * len(panels) + 0.4, 3.2))
-        axes = np.atleast_1d(axes)
-    else:
-        axes = np.atleast_1d(axes)
-        fig = axes[0].figure
-    if len(axes) != len(panels):
-        raise ShapeError(f"axes: expected {len(panels)} axes (one per series), got {len(axes)}")
+    fig, axes = _panels(axes, len(panels), "series", ncols=len(panels),
+                        figsize=(3.4 * len(panels) + 0.4, 3.2))
     text = {"loss": ("loss per step", "step", "loss"),
             "grad_norm": ("gradient norm", "step", "‖g‖"),
             "lr": ("learning rate", "step", "learning rate"),
