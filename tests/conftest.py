@@ -17,3 +17,31 @@ def _no_global_random_state():
     yield
     after = np.random.get_state()[1]
     assert np.array_equal(before, after), "test (or rnn_core) used the global np.random state"
+
+
+def _openblas_core() -> str:
+    """The OpenBLAS kernel numpy's BLAS runs with (e.g. Haswell, Sandybridge), or why unknown."""
+    import ctypes
+    import glob
+    import os
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*"))
+    for path in libs:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+            if hasattr(lib, name):
+                fn = getattr(lib, name)
+                fn.restype = ctypes.c_char_p
+                core = fn().decode()
+                # OpenBLAS's dynamic build aliases its oldest cores to Prescott and names the first alias
+                return "Prescott (reported as Katmai)" if core == "Katmai" else core
+    return "unknown (not numpy's bundled OpenBLAS)"
+
+
+def pytest_report_header(config):
+    """Say which BLAS kernel the run uses: gradient checks must pass on every one (issue 10)."""
+    import os
+    return (f"BLAS: OpenBLAS core {_openblas_core()}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+            f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}")

@@ -147,10 +147,11 @@ def test_sequence_gradcheck(rng, reset_after, masked, trial):
 def test_long_sequence_directional_gradcheck(rng, reset_after):
     T, B, D, H = 40, 3, 4, 6
     layer = random_gru(rng, D, H, reset_after, scale=0.3)
-    # h = 1e-5: a random direction can be nearly orthogonal to the gradient (derivative ~1e-2 while
-    # |f| ~ 10), and then round-off ε|f|/h at the default h = 1e-6 reaches ~1e-7 relative. Measured
-    # over 80 seeds: worst 1.1e-7 at h = 1e-6, 4.9e-8 at h = 1e-5; the elementwise test below is exact.
-    res = sequence_gradcheck(layer, rng, T, B, mode="directional", n_directions=6, rng=1, h=1e-5)
+    # A random direction can be nearly orthogonal to the gradient (derivative ~1e-2 while |f| ~ 10):
+    # a plain central difference at h = 1e-6 then has round-off ε|f|/h ~ 1e-7 relative (worst 1.1e-7
+    # over 80 seeds). gradcheck extrapolates from h = 1e-3 and checks its own error is far below TOL.
+    res = sequence_gradcheck(layer, rng, T, B, mode="directional", n_directions=6, rng=1)
+    assert res.max_fd_error < TOL / 10, res
     assert res.max_error < TOL, res
 
 
