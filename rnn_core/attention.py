@@ -132,10 +132,10 @@ class AdditiveAttention(Module):
         da2 = da.reshape(T * B, A)
         da_q = da.sum(axis=0)                                      # (B, A) query part, summed over t
         dkeys = w[:, :, None] * dcontext + (da2 @ p["W_k"].T).reshape(T, B, H)
-        self.grads = {"W_k": keys.reshape(T * B, H).T @ da2,      # (H, A)
-                      "W_q": query.T @ da_q,                       # (Hq, A)
-                      "b": da_q.sum(axis=0),                       # (A,)
-                      "v": np.einsum("tba,tb->a", u, de)}          # (A,)
+        self.grads.update({"W_k": keys.reshape(T * B, H).T @ da2,      # (H, A)
+                           "W_q": query.T @ da_q,                       # (Hq, A)
+                           "b": da_q.sum(axis=0),                       # (A,)
+                           "v": np.einsum("tba,tb->a", u, de)})         # (A,)
         return da_q @ p["W_q"].T, dkeys
 
 
@@ -207,6 +207,7 @@ class AttentionLSTM(Module):
         self.dtype = check_dtype(dtype)
         gen = check_rng(rng)
         self.lstm = LSTM(input_size, hidden_size, rng=gen, dtype=self.dtype)
+        self.input_size = self.lstm.input_size
         H = self.hidden_size = self.lstm.hidden_size
         if self.score == "additive":
             self.attn = AdditiveAttention(H, H, attention_size, rng=gen, dtype=self.dtype)
@@ -219,9 +220,11 @@ class AttentionLSTM(Module):
         self.zero_grad()
 
     def _collect_params(self):
-        """params share the sub-layers' arrays, so an optimizer step updates them in place."""
-        self.params = {**{f"lstm.{k}": v for k, v in self.lstm.params.items()},
-                       **{f"attn.{k}": v for k, v in self.attn.params.items()}}
+        """params share the sub-layers' arrays, so an optimizer step updates them in place
+        (refilled, not replaced: whoever holds ``params`` sees the arrays after ``astype``)."""
+        self.params.clear()
+        self.params.update({**{f"lstm.{k}": v for k, v in self.lstm.params.items()},
+                            **{f"attn.{k}": v for k, v in self.attn.params.items()}})
         if self.q is not None:
             self.params["q"] = self.q
 
@@ -232,6 +235,7 @@ class AttentionLSTM(Module):
             self.q = self.q.astype(dtype)
         self.dtype = np.dtype(dtype)
         self._collect_params()
+        self.grads.clear()
         self.zero_grad()
         return self
 
@@ -254,6 +258,6 @@ class AttentionLSTM(Module):
         else:
             grads["q"] = dquery.sum(axis=0)                             # (H,)
         dx, dstate0 = self.lstm.backward(dhs, cache.lstm, (dh_T, dc_T))
-        self.grads = {**{f"lstm.{k}": g for k, g in self.lstm.grads.items()},
-                      **{f"attn.{k}": g for k, g in self.attn.grads.items()}, **grads}
+        self.grads.update({**{f"lstm.{k}": g for k, g in self.lstm.grads.items()},
+                           **{f"attn.{k}": g for k, g in self.attn.grads.items()}, **grads})
         return dx, dstate0

@@ -123,7 +123,10 @@ def check_rng(rng) -> np.random.Generator:
 
 def check_dtype(dtype) -> np.dtype:
     """float32 (training) or float64 (checks)."""
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise HyperparameterError(f"dtype: expected float32 or float64, got {dtype!r}") from None
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise HyperparameterError(f"dtype: expected float32 or float64, got {dt}")
     return dt

@@ -183,7 +183,8 @@ def gru_forward(x, h0, W_x, W_h, b, b_h=None, mask=None, reset_after=False):
         if keep is not None:
             np.copyto(h_all[t], h, where=keep[t])         # masked rows carry their state
         h = h_all[t]
-    hs = h_all if mask is None else h_all * mask[:, :, None]   # (T, B, H), zero at masked steps
+    # hs and h_T are new arrays: the caller may edit them without changing the cache (and the gradients)
+    hs = h_all.copy() if mask is None else h_all * mask[:, :, None]   # (T, B, H), zero at masked steps
     cache = GRUCache(x, h0, h_all, gates, None if reset_after else u, u if reset_after else None,
                      mask, reset_after)
     return hs, h_all[-1].copy(), cache
@@ -299,5 +300,5 @@ class GRU(Module):
         else:
             dh_T = check_array("dstate", dstate, 2, (B, H), "BH").astype(self.dtype, copy=False)
         dx, dh0, grads = gru_backward(dhs, dh_T, cache, self.params["W_x"], self.params["W_h"])
-        self.grads = grads
+        self.grads.update(grads)                          # the same dict, new values (the contract)
         return dx, dh0

@@ -9,7 +9,11 @@ Every model follows the training protocol of ``rnn_core.train``:
 * ``params`` / ``grads``: flat dicts with prefixed names (``"rnn.W_x"``, ``"out.W"``, ...).
   ``params`` holds *the sub-layers' own arrays*, so an optimizer's in-place update reaches
   them; ``grads`` is refreshed from the sub-layers after every backward.
-* ``loss_and_grads(...)``: forward, loss, backward; fills ``grads`` and returns the loss.
+* ``loss_and_grads(x, y, mask=None)``: forward, loss, backward; fills ``grads`` and returns the
+  loss (a float). The same signature for every model, so ``fit`` can call ``loss_and_grads(*batch)``
+  on batches ``(x, y)`` or ``(x, y, mask)``.
+* ``evaluate(x, y, mask=None)``: ``(loss, metric)`` in evaluation mode, without gradients; the metric
+  is the task's: perplexity (``CharLM``), accuracy (``SequenceClassifier``), RMSE (``SequenceRegressor``).
 * ``save(path)`` / ``Model.load(path)``: an ``.npz`` with every parameter and the
   constructor arguments as a JSON string (read with ``allow_pickle=False``).
 
@@ -51,6 +55,24 @@ class _Model(Module):
         for k, v in layer.params.items():
             self.params[f"{prefix}.{k}"] = v   # the same array object, not a copy
         return layer
+
+    def astype(self, dtype) -> "_Model":
+        """Cast every sub-layer to ``dtype`` (float32 or float64) in place; returns self.
+
+        ``params`` and ``grads`` stay the same dicts, refilled with the sub-layers' new arrays,
+        so the layers and an optimizer created afterwards see the same arrays."""
+        dt = check_dtype(dtype)
+        for layer in self.layers.values():
+            layer.astype(dt)
+        self.params.clear()
+        for prefix, layer in self.layers.items():
+            for k, v in layer.params.items():
+                self.params[f"{prefix}.{k}"] = v
+        self.grads.clear()
+        self.zero_grad()
+        self.dtype = dt
+        self.config["dtype"] = dt.name
+        return self
 
     def _collect_grads(self) -> None:
         """Point ``grads`` at the gradients the sub-layers' backward just computed."""
@@ -135,36 +157,44 @@ class CharLM(_Model):
         self.out = self._add("out", Dense(H, V, rng=gen, dtype=dt))
         self.zero_grad()
         self.carry = None              # the state carried between TBPTT chunks
+        self.state = None              # the final state of the last loss_and_grads
 
-    def forward(self, ids, state0=None):
-        """ids (T, B) int -> logits (T, B, V), final state, ``LMCache``."""
+    def forward(self, ids, state0=None, mask=None):
+        """ids (T, B) int, mask (T, B) or None -> logits (T, B, V), final state, ``LMCache``."""
         ids = _check_ids("ids", ids, self.V)
+        mask = check_mask(mask, *ids.shape)
         if self.embed is None:
             x, c_emb = np.eye(self.V, dtype=self.dtype)[ids], None   # (T, B, V) one-hot
         else:
             x, c_emb = self.embed.forward(ids)                       # (T, B, E)
-        hs, state, c_cell = self.cell.forward(x, state0)             # (T, B, H)
+        hs, state, c_cell = self.cell.forward(x, state0, mask)       # (T, B, H)
         logits, c_out = self.out.forward(hs)                         # (T, B, V)
         return logits, state, LMCache(c_emb, c_cell, c_out)
 
-    def loss(self, x, y, state0=None):
+    def loss(self, x, y, state0=None, mask=None):
         """Mean cross-entropy per token without gradients -> (loss, final state)."""
-        logits, state, _ = self.forward(x, state0)
-        return softmax_cross_entropy(logits, y)[0], state
+        logits, state, _ = self.forward(x, state0, mask)
+        return softmax_cross_entropy(logits, y, mask)[0], state
 
-    def loss_and_grads(self, x, y, state0=None):
-        """x, y (T, B) ids; returns (mean cross-entropy, final state) and fills ``grads``.
+    def evaluate(self, x, y, mask=None) -> tuple[float, float]:
+        """(mean cross-entropy per real token, perplexity = exp(loss)) in evaluation mode."""
+        loss = self.loss(x, y, mask=mask)[0]
+        return loss, float(np.exp(loss))
+
+    def loss_and_grads(self, x, y, mask=None, state0=None) -> float:
+        """x, y (T, B) ids, mask (T, B) or None; returns the mean cross-entropy per real token
+        and fills ``grads``. The final state is kept in ``self.state`` (TBPTT carries it).
 
         The gradient w.r.t. ``state0`` is not propagated anywhere: a carried state is a constant.
         """
-        logits, state, cache = self.forward(x, state0)
-        loss, dlogits = softmax_cross_entropy(logits, y)             # (T, B, V)
+        logits, self.state, cache = self.forward(x, state0, mask)
+        loss, dlogits = softmax_cross_entropy(logits, y, mask)       # (T, B, V)
         dhs = self.out.backward(dlogits, cache.out)                  # (T, B, H)
         dx, _ = self.cell.backward(dhs, cache.cell, dstate=None)     # (T, B, D)
         if self.embed is not None:
             self.embed.backward(dx, cache.embed)
         self._collect_grads()
-        return loss, state
+        return loss
 
     def reset_state(self) -> None:
         """Forget the carried TBPTT state (start of an epoch, or of a new text)."""
@@ -173,7 +203,8 @@ class CharLM(_Model):
     def tbptt_loss_and_grads(self, batch) -> float:
         """One TBPTT chunk ``(x, y)``: start from the carried state, then carry the new one."""
         x, y = batch
-        loss, self.carry = self.loss_and_grads(x, y, self.carry)
+        loss = self.loss_and_grads(x, y, state0=self.carry)
+        self.carry = self.state
         return loss
 
     def sample(self, n: int, start, temperature: float = 1.0, rng=None, vocab=None):
@@ -268,8 +299,9 @@ class SequenceClassifier(_Model):
         logits, c_out = self.out.forward(z)                             # (B, C)
         return logits, ClassifierCache(c_emb, c_d1, c_cell, c_att, c_d2, c_out, weights)
 
-    def loss_and_grads(self, ids, mask, labels) -> float:
-        """Mean cross-entropy over the batch (training mode: dropout on); fills ``grads``."""
+    def loss_and_grads(self, ids, labels, mask=None) -> float:
+        """ids (T, B), labels (B,), mask (T, B) or None: mean cross-entropy over the batch
+        (training mode: dropout on); fills ``grads``."""
         logits, cache = self.forward(ids, mask, train=True)
         loss, dlogits = softmax_cross_entropy(logits, labels)           # (B, C)
         dz = self.out.backward(dlogits, cache.out)                      # (B, H)
@@ -295,7 +327,7 @@ class SequenceClassifier(_Model):
         """Predicted class ids (B,)."""
         return np.argmax(self.forward(ids, mask)[0], axis=1)
 
-    def evaluate(self, ids, mask, labels) -> tuple[float, float]:
+    def evaluate(self, ids, labels, mask=None) -> tuple[float, float]:
         """(mean cross-entropy, accuracy) in evaluation mode."""
         logits, _ = self.forward(ids, mask)
         loss = softmax_cross_entropy(logits, labels)[0]
@@ -347,6 +379,11 @@ class SequenceRegressor(_Model):
 
     def predict(self, x, mask=None) -> np.ndarray:
         return self.forward(x, mask)[0]
+
+    def evaluate(self, x, y, mask=None) -> tuple[float, float]:
+        """(mean squared error, root mean squared error) in evaluation mode."""
+        loss = mse(self.predict(x, mask), y)[0]
+        return loss, float(np.sqrt(loss))
 
     def loss_and_grads(self, x, y, mask=None) -> float:
         """Mean squared error of the prediction against y (B, O); fills ``grads``."""

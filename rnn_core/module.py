@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import check_dtype
+
 
 class Module:
     """Base class: ``params`` / ``grads`` dicts plus two conveniences."""
@@ -34,8 +36,9 @@ class Module:
 
     def astype(self, dtype) -> "Module":
         """Cast parameters (and reset gradients) to ``dtype`` in place; returns self."""
+        dt = check_dtype(dtype)
         for k in list(self.params):
-            self.params[k] = self.params[k].astype(dtype)
+            self.params[k] = self.params[k].astype(dt)
         self.zero_grad()
-        self.dtype = np.dtype(dtype)
+        self.dtype = dt
         return self

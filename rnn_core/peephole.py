@@ -170,11 +170,12 @@ def peephole_forward(x, h0, c0, W_x, W_h, b, p_i, p_f, p_o, mask=None):
             np.copyto(c[t], c_prev, where=keep[t])
             np.copyto(h[t], h_prev, where=keep[t])
         h_prev, c_prev = h[t], c[t]
-    hs = h if mask is None else h * mask[:, :, None].astype(h.dtype)
+    # hs, h_T and c_T are new arrays: the caller may edit them without changing the cache (and the gradients)
+    hs = h.copy() if mask is None else h * mask[:, :, None].astype(h.dtype)
     m = None if mask is None else mask.astype(bool)
     cache = PeepholeCache(x, h0, c0, A, A[..., :H], A[..., H:2 * H], A[..., 2 * H:3 * H], A[..., 3 * H:],
                           c_new, c, tanh_c, h, m, W_x, W_h, p_i, p_f, p_o)
-    return hs, (h[-1], c[-1]), cache
+    return hs, (h[-1].copy(), c[-1].copy()), cache
 
 
 def peephole_backward(dhs, cache: PeepholeCache, dh_T=None, dc_T=None):

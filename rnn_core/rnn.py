@@ -115,9 +115,10 @@ def rnn_forward(x, h0, W_x, W_h, b, nonlinearity="tanh", mask=None):
         if keep is not None:
             np.copyto(a_t, h_prev, where=keep[t])              # masked rows keep h_{t-1}
         h_prev = a_t
-    hs = h if mask is None else h * mask[:, :, None].astype(h.dtype)  # (T, B, H)
+    # hs and h_T are new arrays: the caller may edit them without changing the cache (and the gradients)
+    hs = h.copy() if mask is None else h * mask[:, :, None].astype(h.dtype)  # (T, B, H)
     m = None if mask is None else mask.astype(bool)
-    return hs, h[-1], RNNCache(x, h0, h, m, W_x, W_h, nonlinearity)
+    return hs, h[-1].copy(), RNNCache(x, h0, h, m, W_x, W_h, nonlinearity)
 
 
 def rnn_backward(dhs, cache: RNNCache, dh_T=None):

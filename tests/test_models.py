@@ -43,7 +43,7 @@ def test_charlm_gradcheck(cell, embed_size, rng):
     _randomize(m, rng)
     x, y = rng.integers(0, V, (T, B)), rng.integers(0, V, (T, B))
     s0 = _state(cell, B, H, rng)                                   # a non-zero carried state
-    loss, state = m.loss_and_grads(x, y, s0)
+    loss = m.loss_and_grads(x, y, state0=s0)
     grads = {k: g.copy() for k, g in m.grads.items()}
     assert set(grads) == set(m.params)
     res = gradcheck(lambda: m.loss(x, y, s0)[0], m.params, grads)
@@ -78,7 +78,7 @@ def test_classifier_gradcheck(cell, pooling, dropout, rng):
         return softmax_cross_entropy(m.forward(ids, mask, train=True)[0], labels)[0]
 
     reseed()
-    m.loss_and_grads(ids, mask, labels)
+    m.loss_and_grads(ids, labels, mask)
     grads = {k: g.copy() for k, g in m.grads.items()}
     assert set(grads) == set(m.params)
     assert min(np.linalg.norm(g) for k, g in grads.items() if k != "embed.W") > 2e-3
@@ -195,7 +195,7 @@ def test_classifier_predict_and_attention_weights(rng):
     assert w.shape == (7, 5)
     np.testing.assert_allclose(w.sum(0), 1, rtol=1e-6)
     assert np.all(w[~mask] == 0)
-    loss, acc = m.evaluate(ids, mask, np.array([0, 1, 2, 0, 1]))
+    loss, acc = m.evaluate(ids, np.array([0, 1, 2, 0, 1]), mask)
     assert loss > 0 and 0 <= acc <= 1
 
 
@@ -267,9 +267,9 @@ def test_model_errors(rng):
     with pytest.raises(HyperparameterError, match="pooling: expected 'attention'"):
         c.attention_weights(np.ones((3, 2), dtype=int))
     with pytest.raises(ShapeError, match="mask"):
-        c.loss_and_grads(np.ones((3, 2), dtype=int), np.ones((3, 3)), np.array([0, 1]))
+        c.loss_and_grads(np.ones((3, 2), dtype=int), np.array([0, 1]), np.ones((3, 3)))
     with pytest.raises(ShapeError, match="targets"):
-        c.loss_and_grads(np.ones((3, 2), dtype=int), None, np.array([0, 1, 1]))
+        c.loss_and_grads(np.ones((3, 2), dtype=int), np.array([0, 1, 1]))
     r = SequenceRegressor(2, 3)
     with pytest.raises(ShapeError, match="x"):
         r.loss_and_grads(np.zeros((4, 2, 3)), np.zeros((2, 1)))
