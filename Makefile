@@ -65,9 +65,11 @@ page: $(STAMP)
 	$(BIN)/jupyter-book build $(PAGE)
 	@echo "Open $(CURDIR)/_build/_page/$(subst /,-,$(basename $(PAGE)))/html/index.html"
 
-# Speed of the cells against the article's style and PyTorch (2 BLAS threads, as PyTorch gets).
+# Speed of the cells against the article's style and PyTorch (2 BLAS threads, as PyTorch gets):
+# checks the baselines, prints the table and the products/other split per cell and size, and
+# rewrites benchmarks/results.json (which Appendix A reads). Run it on an idle machine.
 bench: $(STAMP)
-	OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 $(BIN)/python benchmarks/bench_cells.py --torch-threads 2
+	OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 $(BIN)/python benchmarks/bench_cells.py --check --torch-threads 2 --out benchmarks/results.json
 
 clear-outputs: $(STAMP)
 	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb

@@ -5,13 +5,23 @@
     python benchmarks/bench_cells.py --check               # first verify the baselines agree with rnn_core
 
 For every cell (RNN tanh, LSTM, GRU) and size (T, B, D, H) it times one
-``forward`` + ``backward`` (gradients of all weights and of the input) and
-reports the best of ``--repeats`` runs after one warm-up:
+``forward`` + ``backward`` (gradients of all weights and of the input):
 
 * rnn_core in float32 (fused gates, batched, hoisted matmuls);
 * the article's style (``article_style.py``: a matrix per gate, one sample at
   a time, float64 as in the article);
 * PyTorch CPU float32, ``torch.set_num_threads(2)``, if torch is installed.
+
+rnn_core and PyTorch are timed **interleaved** in one process (round after
+round: rnn_core, PyTorch, the products alone), after one warm-up each, and each
+number is the **median** of ``--repeats`` rounds: a busy moment of the machine
+then slows both sides alike instead of one whole column.
+
+The split: ``products_ms`` is the time of the matrix products rnn_core's layer
+does (``PRODUCTS``: the same shapes and layouts, replayed alone); ``other_ms`` =
+``rnn_core_ms - products_ms`` is everything else (elementwise gate work, numpy
+call overhead, allocations). The floor: one (32x128)@(128x512) float32 product
+(numpy and ``torch.mm``), ``np.exp``/``np.tanh`` over a (32, 512) block, a multiply.
 
 ``--clock cpu`` measures CPU time of the process (all threads) instead of wall
 time: on a busy shared machine it is far less noisy, but it counts the work of
@@ -78,6 +88,81 @@ def best_ms(fn, repeats: int) -> float:
     return 1e3 * min(times)
 
 
+def interleaved_ms(fns: dict, repeats: int) -> dict:
+    """Median time in ms of each function of ``fns``, timed round after round
+    (one call of each per round, in turn) after one warm-up call each."""
+    for fn in fns.values():
+        fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = clock()
+            fn()
+            times[name].append(clock() - t0)
+    return {name: 1e3 * float(np.median(t)) for name, t in times.items()}
+
+
+# The matrix products of one forward + backward of rnn_core's layers, as the code in
+# rnn_core/{rnn,lstm,gru}.py does them: (label, how many, shape of the left operand,
+# shape of the right one), G = gate columns (H, 4H, 3H). An operand written "T" is a
+# transposed view of a contiguous array (BLAS reads it transposed, no copy).
+def products(cell, T, B, D, H):
+    """[(label, count, (m, k), (k, n), left_T, right_T)] for ``cell`` at size (T, B, D, H)."""
+    G = {"RNN": H, "LSTM": 4 * H, "GRU": 3 * H}[cell]
+    hoisted = [("input projection X W_x", 1, (T * B, D), (D, G), False, False),
+               ("dx = dA W_xᵀ", 1, (T * B, G), (G, D), False, True),
+               ("dW_x = Xᵀ dA", 1, (D, T * B), (T * B, G), True, False)]
+    if cell == "GRU":                            # r, z from one product; n from its own
+        return hoisted + [
+            ("per step h W_h (fwd)", T, (B, H), (H, 2 * H), False, False),
+            ("per step (r⊙h) W_hn (fwd)", T, (B, H), (H, H), False, False),
+            ("per step dA W_hᵀ (bwd)", T, (B, 2 * H), (2 * H, H), False, False),
+            ("per step da_n W_hnᵀ (bwd)", T, (B, H), (H, H), False, False),
+            ("dW_h = Hᵀ dA", 1, (H, T * B), (T * B, 2 * H), True, False),
+            ("dW_hn = (r⊙H)ᵀ da_n", 1, (H, T * B), (T * B, H), True, False)]
+    return hoisted + [
+        ("per step h W_h (fwd)", T, (B, H), (H, G), False, False),
+        ("per step dA W_hᵀ (bwd)", T, (B, G), (G, H), False, False),
+        ("dW_h = Hᵀ dA", 1, (H, T * B), (T * B, G), True, False)]
+
+
+def product_runners(cell, T, B, D, H, dtype=np.float32):
+    """{label: fn} where fn() does that group of products on random arrays of the same layout."""
+    gen = np.random.default_rng(0)
+    runners = {}
+    for label, count, (m, k), (k2, n), left_T, right_T in products(cell, T, B, D, H):
+        left = gen.standard_normal((k, m) if left_T else (m, k)).astype(dtype)
+        right = gen.standard_normal((n, k2) if right_T else (k2, n)).astype(dtype)
+        left, right = (left.T if left_T else left), (right.T if right_T else right)
+        out = np.empty((m, n), dtype)
+
+        def run(left=left, right=right, out=out, count=count):
+            for _ in range(count):
+                np.matmul(left, right, out=out)
+        runners[label] = run
+    return runners
+
+
+def floor_us(torch, repeats: int) -> dict:
+    """The floor of one LSTM step at B=32, H=128: one (32x128)@(128x512) float32 product
+    (numpy, torch.mm), np.exp / np.tanh over a (32, 512) block, one multiply; medians in µs."""
+    gen = np.random.default_rng(0)
+    h, W = gen.standard_normal((32, 128)).astype(np.float32), gen.standard_normal((128, 512)).astype(np.float32)
+    a, out = gen.standard_normal((32, 512)).astype(np.float32), np.empty((32, 512), np.float32)
+    n = 100                                                    # calls per timing: µs-sized work
+
+    def many(f):
+        return lambda: [f() for _ in range(n)]
+    fns = {"numpy (32x128)@(128x512)": many(lambda: np.matmul(h, W, out=out)),
+           "np.exp (32, 512)": many(lambda: np.exp(a, out=out)),
+           "np.tanh (32, 512)": many(lambda: np.tanh(a, out=out)),
+           "np.multiply (32, 512)": many(lambda: np.multiply(a, a, out=out))}
+    if torch is not None:
+        ht, Wt, ot = torch.from_numpy(h), torch.from_numpy(W), torch.empty(32, 512)
+        fns["torch.mm (32x128)@(128x512)"] = many(lambda: torch.mm(ht, Wt, out=ot))
+    return {k: 1e3 * v / n for k, v in interleaved_ms(fns, repeats).items()}
+
+
 def make_rnn_core(cell, D, H, dtype=np.float32):
     if cell == "RNN":
         return rnn_core.RNN(D, H, rng=0, dtype=dtype)
@@ -86,7 +171,7 @@ def make_rnn_core(cell, D, H, dtype=np.float32):
     return rnn_core.GRU(D, H, rng=0, dtype=dtype)
 
 
-def time_rnn_core(cell, T, B, D, H, repeats):
+def rnn_core_runner(cell, T, B, D, H):
     gen = np.random.default_rng(0)
     layer = make_rnn_core(cell, D, H)
     x = gen.standard_normal((T, B, D)).astype(np.float32)
@@ -95,7 +180,7 @@ def time_rnn_core(cell, T, B, D, H, repeats):
     def run():
         hs, _, cache = layer.forward(x)
         layer.backward(dhs, cache)
-    return best_ms(run, repeats)
+    return run
 
 
 def time_article(cell, T, B, D, H, repeats):
@@ -106,7 +191,7 @@ def time_article(cell, T, B, D, H, repeats):
     return best_ms(lambda: model.forward_backward(x, dhs), repeats)
 
 
-def time_torch(torch, cell, T, B, D, H, repeats):
+def torch_runner(torch, cell, T, B, D, H):
     torch.manual_seed(0)
     module = {"RNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}[cell](D, H)
     gen = np.random.default_rng(0)
@@ -118,7 +203,7 @@ def time_torch(torch, cell, T, B, D, H, repeats):
         x.grad = None
         out, _ = module(x)
         out.backward(dhs)
-    return best_ms(run, repeats)
+    return run
 
 
 def check_article_style():
@@ -160,8 +245,9 @@ def check_article_style():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repeats", type=int, default=5, help="timed runs of rnn_core and torch (best is kept)")
-    ap.add_argument("--article-repeats", type=int, default=1, help="timed runs of the slow article style")
+    ap.add_argument("--repeats", type=int, default=15,
+                    help="interleaved rounds of rnn_core, torch and the products (the median is kept)")
+    ap.add_argument("--article-repeats", type=int, default=1, help="timed runs of the slow article style (best)")
     ap.add_argument("--no-article", action="store_true", help="skip the article-style baseline")
     ap.add_argument("--check", action="store_true", help="verify the article-style baselines first")
     ap.add_argument("--out", help="write results to this .json or .csv file")
@@ -192,25 +278,43 @@ def main(argv=None):
            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
            "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"), "cpus": os.cpu_count(),
            "processor": platform.processor() or platform.machine(),
-           "load_average_1min": round(os.getloadavg()[0], 2), "clock": args.clock}
+           "load_average_1min": round(os.getloadavg()[0], 2), "clock": args.clock,
+           "statistic": f"median of {args.repeats} interleaved rounds (article: best of {args.article_repeats})"}
     print("environment:", ", ".join(f"{k}={v}" for k, v in env.items()))
 
+    floor = floor_us(torch, args.repeats)
+    print("floor (µs, median):", ", ".join(f"{k} {v:.1f}" for k, v in floor.items()))
+
     rows = []
-    head = f"{'cell':5s} {'T,B,D,H':>16s} {'rnn_core ms':>12s} {'article ms':>11s} {'speed-up':>9s} {'torch ms':>9s} {'ours/torch':>10s}"
+    head = (f"{'cell':5s} {'T,B,D,H':>16s} {'rnn_core ms':>12s} {'products':>9s} {'other':>8s} "
+            f"{'article ms':>11s} {'speed-up':>9s} {'torch ms':>9s} {'ours/torch':>10s}")
     print(head)
     print("-" * len(head))
     for cell in cells:
         for (T, B, D, H) in SIZES:
-            ours = time_rnn_core(cell, T, B, D, H, args.repeats)
+            fns = {"rnn_core": rnn_core_runner(cell, T, B, D, H), **product_runners(cell, T, B, D, H)}
+            if torch is not None:
+                fns["torch"] = torch_runner(torch, cell, T, B, D, H)
+            ms = interleaved_ms(fns, args.repeats)
+            ours, tor = ms.pop("rnn_core"), ms.pop("torch", None)
+            prod = sum(ms.values())
             art = None if args.no_article else time_article(cell, T, B, D, H, args.article_repeats)
-            tor = None if torch is None else time_torch(torch, cell, T, B, D, H, args.repeats)
-            row = {"cell": cell, "T": T, "B": B, "D": D, "H": H, "rnn_core_ms": ours, "article_ms": art,
+            row = {"cell": cell, "T": T, "B": B, "D": D, "H": H, "rnn_core_ms": ours,
+                   "products_ms": prod, "other_ms": ours - prod, "products": ms, "article_ms": art,
                    "torch_ms": tor, "article_over_rnn_core": None if art is None else art / ours,
                    "rnn_core_over_torch": None if tor is None else ours / tor}
             rows.append(row)
-            print(f"{cell:5s} {f'{T},{B},{D},{H}':>16s} {ours:12.2f} {_fmt(art, 11, '.1f')} "
+            print(f"{cell:5s} {f'{T},{B},{D},{H}':>16s} {ours:12.2f} {prod:9.2f} {ours - prod:8.2f} "
+                  f"{_fmt(art, 11, '.1f')} "
                   f"{_fmt(row['article_over_rnn_core'], 8, '.0f')}{'x' if art else ' '} {_fmt(tor, 9, '.2f')} "
-                  f"{_fmt(row['rnn_core_over_torch'], 10, '.2f')}")
+                  f"{_fmt(row['rnn_core_over_torch'], 10, '.2f')}", flush=True)
+
+    print("\nwhere rnn_core's time goes (ms; products replayed alone, 'other' = the rest):")
+    for r in rows:
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in r["products"].items())
+        print(f"{r['cell']:5s} ({r['T']}, {r['B']}, {r['D']}, {r['H']}): total {r['rnn_core_ms']:.2f} = "
+              f"products {r['products_ms']:.2f} ({100 * r['products_ms'] / r['rnn_core_ms']:.0f} %) "
+              f"+ other {r['other_ms']:.2f}\n      products: {parts}")
 
     ratios = [r["rnn_core_over_torch"] for r in rows if r["rnn_core_over_torch"] is not None]
     summary = {}
@@ -218,18 +322,19 @@ def main(argv=None):
         summary = {"geomean_rnn_core_over_torch": math.exp(sum(map(math.log, ratios)) / len(ratios)),
                    "max_rnn_core_over_torch": max(ratios), "pairs": len(ratios)}
         print(f"geometric mean rnn_core/torch over {len(ratios)} (cell, size) pairs: "
-              f"{summary['geomean_rnn_core_over_torch']:.2f} (max {summary['max_rnn_core_over_torch']:.2f}; "
-              f"target <= 0.8, none above 1.5)")
+              f"{summary['geomean_rnn_core_over_torch']:.2f} (max {summary['max_rnn_core_over_torch']:.2f})")
 
     if args.out:
         if args.out.endswith(".csv"):
             with open(args.out, "w", newline="") as fh:
-                w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+                w = csv.DictWriter(fh, fieldnames=[k for k in rows[0] if k != "products"])
                 w.writeheader()
-                w.writerows(rows)
+                w.writerows([{k: v for k, v in r.items() if k != "products"} for r in rows])
         else:
             with open(args.out, "w") as fh:
-                json.dump({"environment": env, "summary": summary, "rows": rows}, fh, indent=1)
+                json.dump({"environment": env, "floor_us": floor, "summary": summary, "rows": rows},
+                          fh, indent=1, ensure_ascii=False)
+                fh.write("\n")
         print("wrote", args.out)
 
 

@@ -40,18 +40,6 @@ __all__ = ["LSTM", "LSTMCache", "LSTMStepCache", "lstm_step_forward", "lstm_step
            "lstm_forward", "lstm_backward", "check_lstm_state", "init_lstm_params"]
 
 
-def _gates(a: np.ndarray, H: int, tmp: np.ndarray) -> np.ndarray:
-    """Apply the gate nonlinearities to a fused pre-activation (B, 4H) in place.
-
-    i, f, o = σ(a_i, a_f, a_o) and g = tanh(a_g). For speed, one sigmoid call
-    covers the whole contiguous row block; g is computed first into ``tmp`` (B, H).
-    """
-    tanh(a[:, 2 * H:3 * H], out=tmp)                 # g, from the pre-activation
-    sigmoid(a, out=a)                                # i, f, (g overwritten next), o
-    a[:, 2 * H:3 * H] = tmp
-    return a
-
-
 def _gate_grads(dc, do, i, f, g, o, c_prev, da):
     """Fill da (B, 4H) with the pre-activation gradients; return dc_{t-1} (without the carry)."""
     H = i.shape[-1]
@@ -118,22 +106,39 @@ def lstm_step_backward(dh, dc, cache: LSTMStepCache):
 # ----------------------------------------------------------------------------- a sequence
 
 class LSTMCache(NamedTuple):
-    """Everything the backward needs. ``gates`` is the fused (T, B, 4H) buffer;
-    ``i, f, g, o`` are (T, B, H) views into it."""
+    """Everything the backward needs. The states are stored with the initial one in
+    front, ``h_all[0] = h0`` and ``h_all[t + 1] = h_t`` (same for ``c_all``), so
+    ``h_all[:-1]`` are the states entering the steps; ``gates`` is the fused
+    (T, B, 4H) buffer, and ``i, f, g, o, h, c, h0, c0`` are views into these."""
     x: np.ndarray              # (T, B, D)
-    h0: np.ndarray             # (B, H)
-    c0: np.ndarray             # (B, H)
     gates: np.ndarray          # (T, B, 4H) activated gates [i | f | g | o]
-    i: np.ndarray              # (T, B, H)
-    f: np.ndarray
-    g: np.ndarray
-    o: np.ndarray
-    c: np.ndarray              # (T, B, H) cell state after each step (carried through masked steps)
+    c_all: np.ndarray          # (T + 1, B, H) cell state: c0, then after each step (carried through masked steps)
     tanh_c: np.ndarray         # (T, B, H) tanh of the new cell value
-    h: np.ndarray              # (T, B, H) hidden state after each step (carried through masked steps)
+    h_all: np.ndarray          # (T + 1, B, H) hidden state: h0, then after each step (carried through masked steps)
     mask: np.ndarray | None    # (T, B) bool, or None
     W_x: np.ndarray            # (D, 4H)
     W_h: np.ndarray            # (H, 4H)
+
+    def _gate(self, k):        # (T, B, H) view of gate block k of ``gates``
+        H = self.h_all.shape[2]
+        return self.gates[..., k * H:(k + 1) * H]
+
+    i = property(lambda self: self._gate(0))    # (T, B, H) input gate
+    f = property(lambda self: self._gate(1))    # forget gate
+    g = property(lambda self: self._gate(2))    # candidate cell
+    o = property(lambda self: self._gate(3))    # output gate
+    c = property(lambda self: self.c_all[1:])   # (T, B, H) c_t after each step
+    h = property(lambda self: self.h_all[1:])   # (T, B, H) h_t after each step
+    c0 = property(lambda self: self.c_all[0])   # (B, H)
+    h0 = property(lambda self: self.h_all[0])   # (B, H)
+
+
+def _exp_scale(H, dtype):
+    """(4H,) factors that turn the pre-activation into the exponent of the gates:
+    −1 for i, f, o (σ(a) = 1 / (1 + e^{−a})) and −2 for g (tanh(a) = 2σ(2a) − 1)."""
+    s = np.full(4 * H, -1.0, dtype=dtype)
+    s[2 * H:3 * H] = -2.0
+    return s
 
 
 def lstm_forward(x, h0, c0, W_x, W_h, b, mask=None):
@@ -143,37 +148,53 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, mask=None):
     mask (T, B) of 0/1 or None. At a masked step h and c are carried through
     unchanged and the output is 0.
 
-    Returns: hs (T, B, H), (h_T, c_T) each (B, H), an ``LSTMCache``.
+    Returns: hs (T, B, H), (h_T, c_T) each (B, H), an ``LSTMCache``. The returned
+    arrays are the caller's own (not views of the cache): editing them cannot
+    change the gradients.
+
+    Speed: the four gates come from ONE transcendental pass over the (B, 4H)
+    block. The weights are scaled by s = [−1 | −1 | −2 | −1] per gate block
+    (exact: powers of two), so the scaled pre-activation is the exponent, and
+
+        e = exp(s ⊙ a)    gates = n / (1 + e) − [0 | 0 | 1 | 0]    with n = [1 | 1 | 2 | 1]
+
+    gives i, f, o = σ(a) and g = 2σ(2a) − 1 = tanh(a); e = inf (a very negative) gives
+    exactly 0, and −1 for g. One ``np.exp`` replaces a sigmoid and a tanh.
     """
     T, B, D = x.shape
     H = h0.shape[1]
-    A = np.matmul(x.reshape(T * B, D), W_x).reshape(T, B, 4 * H)  # (T, B, 4H) all input projections
-    A += b
-    c = np.empty((T, B, H), dtype=A.dtype)
-    tanh_c = np.empty_like(c)
-    h = np.empty_like(c)
+    s = _exp_scale(H, np.result_type(W_x, W_h))                     # (4H,)
+    A = np.matmul(x.reshape(T * B, D), W_x * s).reshape(T, B, 4 * H)  # (T, B, 4H) all input projections, scaled
+    A += b * s
+    W_hs = W_h * s                                                  # (H, 4H) scaled recurrent weights
+    num = -s                                                        # (4H,) numerators [1 | 1 | 2 | 1]
+    c = np.empty((T + 1, B, H), dtype=A.dtype)                     # c[t + 1] = c_t
+    h = np.empty_like(c)                                            # h[t + 1] = h_t
+    c[0], h[0] = c0, h0
+    tanh_c = np.empty((T, B, H), dtype=A.dtype)
     keep = None if mask is None else ~mask.astype(bool)[:, :, None]   # (T, B, 1) True where masked
-    h_prev, c_prev = h0, c0
     tmp, tmp4 = np.empty((B, H), dtype=A.dtype), np.empty((B, 4 * H), dtype=A.dtype)
-    for t in range(T):
-        a = A[t]                                                # (B, 4H) view
-        a += np.matmul(h_prev, W_h, out=tmp4)
-        _gates(a, H, tmp)
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        np.multiply(f, c_prev, out=c[t])                        # c_t = f ⊙ c_{t-1} + i ⊙ g
-        np.multiply(i, g, out=tmp)
-        c[t] += tmp
-        tanh(c[t], out=tanh_c[t])
-        np.multiply(o, tanh_c[t], out=h[t])                     # h_t = o ⊙ tanh(c_t)
-        if keep is not None:
-            np.copyto(c[t], c_prev, where=keep[t])              # masked rows keep their state
-            np.copyto(h[t], h_prev, where=keep[t])
-        h_prev, c_prev = h[t], c[t]
-    hs = h if mask is None else h * mask[:, :, None].astype(h.dtype)  # (T, B, H)
+    with np.errstate(over="ignore"):                                # e = inf is harmless (see above)
+        for t in range(T):
+            a = A[t]                                                # (B, 4H) view, becomes the gates
+            a += np.matmul(h[t], W_hs, out=tmp4)                    # s ⊙ (x_t W_x + h_{t-1} W_h + b)
+            np.exp(a, out=a)                                        # e
+            a += 1.0
+            np.divide(num, a, out=a)                                # [σ(a_i) | σ(a_f) | 2σ(2a_g) | σ(a_o)]
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            g -= 1.0                                                # g = tanh(a_g)
+            np.multiply(f, c[t], out=c[t + 1])                      # c_t = f ⊙ c_{t-1} + i ⊙ g
+            np.multiply(i, g, out=tmp)
+            c[t + 1] += tmp
+            np.tanh(c[t + 1], out=tanh_c[t])
+            np.multiply(o, tanh_c[t], out=h[t + 1])                 # h_t = o ⊙ tanh(c_t)
+            if keep is not None:
+                np.copyto(c[t + 1], c[t], where=keep[t])            # masked rows keep their state
+                np.copyto(h[t + 1], h[t], where=keep[t])
+    hs = h[1:].copy() if mask is None else h[1:] * mask[:, :, None].astype(h.dtype)  # (T, B, H) the caller's
     m = None if mask is None else mask.astype(bool)
-    cache = LSTMCache(x, h0, c0, A, A[..., :H], A[..., H:2 * H], A[..., 2 * H:3 * H], A[..., 3 * H:],
-                      c, tanh_c, h, m, W_x, W_h)
-    return hs, (h[-1], c[-1]), cache
+    cache = LSTMCache(x, A, c, tanh_c, h, m, W_x, W_h)
+    return hs, (h[-1].copy(), c[-1].copy()), cache
 
 
 def lstm_backward(dhs, cache: LSTMCache, dh_T=None, dc_T=None):
@@ -184,49 +205,59 @@ def lstm_backward(dhs, cache: LSTMCache, dh_T=None, dc_T=None):
 
     Speed: every factor of ``lstm_step_backward`` that does not depend on the
     incoming gradients is computed for all T steps at once before the loop,
+    in place in preallocated arrays (no temporaries),
 
         dA = [g⊙i(1-i) | c_{t-1}⊙f(1-f) | i⊙(1-g²) | tanh(c_t)⊙o(1-o)]     (T, B, 4H)
         K  = o ⊙ (1 - tanh²(c_t))                                            (T, B, H)
 
-    so the loop only multiplies them by dc (first three blocks) and dh (last block).
+    so the loop only multiplies them by dc (first three blocks) and dh (last block);
+    the weight gradients are one product each after the loop.
     """
-    x, h0, c0, A, i, f, g, o, c, tanh_c, h, mask, W_x, W_h = cache
+    x, gates, c_all, tanh_c, h_all, mask, W_x, W_h = cache
     T, B, D = x.shape
-    H = h0.shape[1]
-    c_prev = np.concatenate([c0[None], c[:-1]], axis=0)         # (T, B, H)
-    dA = np.empty_like(A)                                       # (T, B, 4H)
-    np.multiply(g, i * (1.0 - i), out=dA[..., :H])
-    np.multiply(c_prev, f * (1.0 - f), out=dA[..., H:2 * H])
-    np.multiply(i, 1.0 - g * g, out=dA[..., 2 * H:3 * H])
-    np.multiply(tanh_c, o * (1.0 - o), out=dA[..., 3 * H:])
-    K = o * (1.0 - tanh_c * tanh_c)                             # (T, B, H)
-    dA4 = dA.reshape(T, B, 4, H)                                # gate blocks as an axis
-    W_hT = np.ascontiguousarray(W_h.T)                          # (4H, H), contiguous is faster in the loop
-    dh_next = np.zeros_like(h0) if dh_T is None else dh_T
-    dc_next = np.zeros_like(c0) if dc_T is None else dc_T
-    dh, dc = np.empty_like(h0), np.empty_like(c0)               # (B, H) buffers
+    H = h_all.shape[2]
+    i, f, g, o = cache.i, cache.f, cache.g, cache.o                # (T, B, H) views
+    dA = np.empty_like(gates)                                       # (T, B, 4H)
+    np.subtract(1.0, gates, out=dA)                                 # [1-i | 1-f | · | 1-o]
+    dA *= gates                                                     # [i(1-i) | f(1-f) | · | o(1-o)]
+    dA_i, dA_f, dA_g, dA_o = (dA[..., k * H:(k + 1) * H] for k in range(4))
+    dA_i *= g
+    dA_f *= c_all[:-1]                                              # c_{t-1}
+    np.multiply(g, g, out=dA_g)
+    np.subtract(1.0, dA_g, out=dA_g)
+    dA_g *= i
+    dA_o *= tanh_c
+    K = np.multiply(tanh_c, tanh_c)                                 # (T, B, H)
+    np.subtract(1.0, K, out=K)
+    K *= o
+    dA4 = dA.reshape(T, B, 4, H)                                    # gate blocks as an axis
+    W_hT = np.ascontiguousarray(W_h.T)                              # (4H, H), contiguous is faster in the loop
+    dt = dA.dtype
+    dh_next = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dtype=dt)   # own buffers,
+    dc_next = np.zeros((B, H), dt) if dc_T is None else np.array(dc_T, dtype=dt)   # written in place
+    dh, dc = np.empty((B, H), dt), np.empty((B, H), dt)
     for t in range(T - 1, -1, -1):
-        np.add(dhs[t], dh_next, out=dh)                         # dh = ∂L/∂h_t
+        np.add(dhs[t], dh_next, out=dh)                             # dh = ∂L/∂h_t
         np.multiply(dh, K[t], out=dc)
-        dc += dc_next                                           # dc = ∂L/∂c_t
+        dc += dc_next                                               # dc = ∂L/∂c_t
         if mask is not None:
-            m = mask[t][:, None]                                # (B, 1)
-            carry_h = np.where(m, 0.0, dh_next)                 # masked rows pass the gradient through
+            m = mask[t][:, None]                                    # (B, 1)
+            carry_h = np.where(m, 0.0, dh_next)                     # masked rows pass the gradient through
             carry_c = np.where(m, 0.0, dc_next)
             dh *= m
             dc *= m
-        dA4[t, :, :3] *= dc[:, None, :]                         # da_i, da_f, da_g
-        dA4[t, :, 3] *= dh                                      # da_o
-        dc_next = dc * f[t]                                     # the constant error carousel
-        dh_next = dA[t] @ W_hT                                  # (B, H)
+        dA4[t, :, :3] *= dc[:, None, :]                             # da_i, da_f, da_g
+        dA4[t, :, 3] *= dh                                          # da_o
+        np.multiply(dc, f[t], out=dc_next)                          # the constant error carousel
+        np.matmul(dA[t], W_hT, out=dh_next)                         # (B, H)
         if mask is not None:
             dh_next += carry_h
             dc_next += carry_c
-    dA2 = dA.reshape(T * B, 4 * H)                              # (T·B, 4H)
-    dx = (dA2 @ W_x.T).reshape(T, B, D)                         # (T, B, D)
-    dW_x = x.reshape(T * B, D).T @ dA2                          # (D, 4H)
-    dW_h = h0.T @ dA[0] + h[:-1].reshape((T - 1) * B, H).T @ dA[1:].reshape((T - 1) * B, 4 * H)  # (H, 4H)
-    db = dA2.sum(axis=0)                                        # (4H,)
+    dA2 = dA.reshape(T * B, 4 * H)                                  # (T·B, 4H)
+    dx = (dA2 @ W_x.T).reshape(T, B, D)                             # (T, B, D)
+    dW_x = x.reshape(T * B, D).T @ dA2                              # (D, 4H)
+    dW_h = h_all[:-1].reshape(T * B, H).T @ dA2                     # (H, 4H), h_{t-1} stacked
+    db = dA2.sum(axis=0)                                            # (4H,)
     return dx, dh_next, dc_next, dW_x, dW_h, db
 
 
