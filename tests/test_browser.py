@@ -5,22 +5,29 @@ Run after building the book (``make book``; ``make test`` does both)::
     pytest tests/test_browser.py            # or: pytest -m browser
     BOOK_HTML=/path/to/_build/html pytest tests/test_browser.py
 
-The pages are served over http on 127.0.0.1 (a thread in this process) and opened in
-Debian's Chromium (``/usr/bin/chromium``, or ``$CHROMIUM``) driven by Playwright. Three
-views of each page:
+The pages are served over http on 127.0.0.1 (a thread in this process) under the sub-path
+``/rnn-book/``, as static hosts serve project pages, and opened in Debian's Chromium
+(``/usr/bin/chromium``, or ``$CHROMIUM``) driven by Playwright. Any request that leaves the
+site (another host, or a path outside ``/rnn-book/``) or fails fails the page. Three views
+of each page:
 
 * **light, 1280 px wide**: no Python traceback or error output; every image loads; every
   figure the executed notebook drew is on the page; every equation is typeset by the
   vendored MathJax, without errors; every static-twin player (matplotlib ``to_jshtml``)
   changes its frame when its slider or its step button moves; a notebook page has its
-  ``.ipynb`` download link and says how to run it locally; no console error outside the
-  allow-list below; no request leaves the machine except the known CDN assets below.
-  A full-page screenshot is saved in ``_build/screenshots/<page>.png``.
+  ``.ipynb`` download link and says how to run it locally; no console error; no request
+  leaves the site. Every kernel-free explorer (``rnn_core.explore_static``) opens on its
+  setting, and every value of every control is tried: the drawing must change, and the
+  curves, bound, heatmap pixels and readouts drawn must equal the values embedded in the
+  page (which ``tests/test_explore_static.py`` compares with ``rnn_core.explore``).
+  A full-page screenshot is saved in ``_build/screenshots/<page>.png``, and one of each
+  explorer in ``<page>-explorer.png`` (``-dark``, ``-phone`` for the other views).
 * **dark theme**: the theme switches, figures stay opaque (a transparent figure would
-  put black text on a dark page), no console errors; ``<page>-dark.png``.
+  put black text on a dark page), no console errors; explorers draw with readable text;
+  ``<page>-dark.png``.
 * **phone, 390 px wide**: the article does not overflow the window (code and output
-  boxes scroll on their own and are ignored); figures keep a non-zero size;
-  ``<page>-phone.png`` (the first screen).
+  boxes scroll on their own and are ignored); figures keep a non-zero size; explorers
+  draw with text of at least 10 px; ``<page>-phone.png`` (the first screen).
 
 The whole module skips, saying why, when Playwright, Chromium or the built book is missing.
 No timing is asserted.
@@ -52,31 +59,12 @@ WIDE = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 OVERFLOW_TOLERANCE_PX = 2
 
-# Requests that leave 127.0.0.1 are answered by the test with an empty 200 body (the
-# machines that run it are offline). Each may only go to one of these known CDN assets;
-# anything else means the book depends on the network and must vendor the file instead.
-KNOWN_EXTERNAL = [
-    # ipywidgets: myst-nb adds require.js and the widget html-manager from CDNs to pages
-    # that hold a saved widget. They draw the *live* widget's last state in the online book;
-    # without them the live widget is blank, and its static twin next to it still works.
-    r"^https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/",
-    r"^https://cdn\.jsdelivr\.net/npm/@jupyter-widgets/html-manager@",
-    # (matplotlib's to_jshtml player links Font Awesome 4 from a CDN for its button icons;
-    # rnn_core.explore.static_twin_html drops that link because the theme's own Font
-    # Awesome 6 draws the same icons: PLAYER_ICONS_JS checks they are drawn.)
-]
+PREFIX = "/rnn-book/"                  # the site is served under a sub-path, as on a project page
 
-# Console errors that are expected, and why. Matched against "message (source url)".
-ALLOWED_CONSOLE = [
-    # Jupyter Book 1.0.4 / sphinx-thebe put their inline config script on every page twice
-    # (an upstream duplicate, also in a fresh `jupyter-book create` book); the second copy
-    # fails on `const THEBE_JS_URL` and changes nothing (thebe only runs on a launch click).
-    r"^uncaught exception: Identifier 'THEBE_JS_URL' has already been declared",
-    # The empty body given for require.js (above) cannot match the integrity hash
-    # myst-nb puts on its <script> tag, so Chromium refuses it and says so.
-    r"Failed to find a valid digest in the 'integrity' attribute for resource "
-    r"'https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/",
-]
+# Nothing may leave the site: MathJax is vendored (_mathjax), the live widgets' CDN scripts and
+# thebe are configured away (_config.yml), the explorer's data are local files.
+# Console errors that are expected, and why, matched against "message (source url)": none.
+ALLOWED_CONSOLE: list[str] = []
 
 _STDERR_PROBLEM = re.compile(r"Traceback|\b\w*(Error|Exception|Warning)\b")
 _RUN_LOCALLY = re.compile(r"make lab|run (it|this page|this notebook|the notebook) (locally|yourself)", re.I)
@@ -166,19 +154,26 @@ def _page_params():
 # ----------------------------------------------------------------------------- server, browser
 
 class _QuietHandler(SimpleHTTPRequestHandler):
+    """Serves ``HTML`` under ``PREFIX`` only: any other path is a 404, as on a project page."""
+
+    def translate_path(self, path):
+        if not urlsplit(path).path.startswith(PREFIX):
+            return str(HTML / "__outside_the_site__")
+        return super().translate_path("/" + path[len(PREFIX):])
+
     def log_message(self, *args):             # keep pytest's output clean
         pass
 
 
 @pytest.fixture(scope="module")
 def server():
-    """Base URL of an http server for ``HTML`` on 127.0.0.1 (an ephemeral port)."""
+    """Base URL of an http server for ``HTML`` on 127.0.0.1 (an ephemeral port), under ``PREFIX``."""
     if not HTML.is_dir():
         pytest.skip(_NO_BOOK)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HTML)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    yield f"http://127.0.0.1:{httpd.server_address[1]}{PREFIX}"
     httpd.shutdown()
     httpd.server_close()
 
@@ -227,8 +222,9 @@ class Visit:
         page.on("console", self._on_console)
         page.on("pageerror", lambda exc: self.console.append(f"uncaught exception: {exc}"))
         page.on("requestfailed", lambda req: self.failed.append(f"{req.url} ({req.failure})"))
+        page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.url} (HTTP {r.status})"))
         self.base = base
-        page.route(lambda url: not url.startswith(base), self._route)   # only what leaves 127.0.0.1
+        page.route(lambda url: not url.startswith(base), self._route)   # only what leaves the site
         page.goto(base + rel, wait_until="load")
         page.evaluate(SETTLE_JS)
 
@@ -388,8 +384,7 @@ PHONE_IMAGES_JS = """() => Array.from(document.querySelectorAll('article img')).
 def console_problems(v: Visit) -> list[str]:
     problems = [f"console error: {m}" for m in v.console
                 if not any(re.search(pattern, m) for pattern in ALLOWED_CONSOLE)]
-    problems += [f"request to the network (vendor it, or add it to KNOWN_EXTERNAL with a reason): {u}"
-                 for u in v.external if not any(re.search(p, u) for p in KNOWN_EXTERNAL)]
+    problems += [f"request outside the site (vendor the file or configure it away): {u}" for u in v.external]
     problems += [f"request failed: {f}" for f in v.failed]
     return problems
 
@@ -449,6 +444,188 @@ def static_twin_problems(v: Visit) -> list[str]:
     return problems
 
 
+# ----------------------------------------------------------------------------- kernel-free explorers
+
+EXPLORER_CONTROLS = ("cell", "init", "radius", "T", "forget_bias", "input_scale")
+
+# The explorer #n once it has drawn: the setting it shows, and every way the drawing differs
+# from the values embedded in the page (window.RNNExplorer, the chunks written at build time).
+EXPLORER_CHECK_JS = """async (n) => {
+  const root = document.querySelectorAll('.rnn-explorer')[n], S = window.RNNExplorer, bad = [];
+  if (!S || !S.grid || root.dataset.state !== 'ready') return {problems: ['not drawn: state ' + root.dataset.state]};
+  const s = JSON.parse(root.dataset.shown), g = S.grid.grid, chunk = S.chunks[S.chunkName(s)];
+  const at = name => g[name].indexOf(s[name]);
+  const run = chunk.runs[at('radius')][at('input_scale')][at('T')];
+  const [vmax, codes] = chunk.hidden[at('radius')][at('input_scale')];
+  // each control shows the value drawn
+  for (const name of Object.keys(s)) {
+    const input = root.querySelector(`[name="${name}"]`), out = input.parentElement.querySelector('output');
+    if (g[name][Number(input.value)] !== s[name]) bad.push(`control ${name} is at ${input.value}, drawn ${s[name]}`);
+    const want = name === 'forget_bias' && s.cell !== 'lstm' ? '(LSTM only)' : '= ' + s[name];
+    if (input.tagName === 'INPUT' && out.textContent !== want) bad.push(`${name} shows "${out.textContent}", not "${want}"`);
+  }
+  // curves: invert the axes of each drawn point and compare with the stored 1000·log10 values
+  const plot = root.querySelector('.rnn-explorer-plot');
+  const [x0, x1, px0, px1] = plot.dataset.x.split(',').map(Number), [y0, y1, py0, py1] = plot.dataset.y.split(',').map(Number);
+  if (x0 !== 0 || x1 !== s.T) bad.push(`x axis ${x0}..${x1}, not 0..${s.T}`);
+  const tolK = 0.006 * (x1 - x0) / (px1 - px0), tolMilli = 1000 * 0.006 * (y1 - y0) / (py0 - py1);
+  const points = path => (path.getAttribute('d').match(/[ML][^ML]+/g) || []).map(p => p.slice(1).trim().split(' ').map(Number))
+    .map(([x, y]) => [x0 + (x - px0) * (x1 - x0) / (px1 - px0), 1000 * (y0 + (py0 - y) * (y1 - y0) / (py0 - py1))]);
+  const compare = (cls, want) => {   // want: [k, milli] pairs
+    const path = root.querySelector('.' + cls);
+    if (!path) { bad.push(`no ${cls} curve`); return; }
+    const got = points(path);
+    if (got.length !== want.length) { bad.push(`${cls}: ${got.length} points drawn, ${want.length} stored`); return; }
+    got.forEach(([k, m], i) => {
+      if (Math.abs(k - want[i][0]) > tolK || Math.abs(m - want[i][1]) > tolMilli)
+        bad.push(`${cls} point ${i}: drawn (${k.toFixed(3)}, ${m.toFixed(2)}), stored (${want[i]})`);
+    });
+  };
+  const stored = c => c.map((m, k) => [k, m]).filter(([, m]) => m !== null);
+  compare('rnn-explorer-g', stored(run.g));
+  compare('rnn-explorer-jac', stored(run.j));
+  if (run.b === null) { if (root.querySelector('.rnn-explorer-bound')) bad.push('a bound drawn for a gated cell'); }
+  else compare('rnn-explorer-bound', [[0, 0], [s.T, run.b]]);
+  // heatmap: every pixel is the colour of the stored level of h[t, unit], t < T
+  const image = root.querySelector('.rnn-explorer-image'), Hn = S.grid.fixed.H;
+  const img = new Image(); img.src = image.getAttribute('href'); await img.decode();
+  const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+  const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+  if (img.width !== s.T || img.height !== Hn) bad.push(`heatmap ${img.width}x${img.height}, not ${s.T}x${Hn}`);
+  else {
+    const px = ctx.getImageData(0, 0, s.T, Hn).data;
+    let wrong = 0;
+    for (let t = 0; t < s.T; t++) for (let u = 0; u < Hn; u++) {
+      const hex = S.grid.colors[S.grid.alphabet.indexOf(codes[t * Hn + u])], p = 4 * ((Hn - 1 - u) * s.T + t);
+      if ([1, 3, 5].some((o, i) => Math.abs(parseInt(hex.slice(o, o + 2), 16) - px[p + i]) > 1)) wrong++;
+    }
+    if (wrong) bad.push(`${wrong} heatmap pixels differ from the stored levels`);
+  }
+  const pct = (100 * run.s).toFixed(0) + ' %';
+  if (!root.querySelector('.rnn-explorer-heat').textContent.includes(pct + ' with |h| > 0.99')) bad.push(`heatmap title lacks ${pct}`);
+  const readout = root.querySelector('.rnn-explorer-readout').textContent;
+  if (!readout.includes(chunk.sigma[at('radius')].toFixed(2)) || !readout.includes(pct)) bad.push(`readout "${readout}"`);
+  const signature = ['g', 'jac'].map(c => root.querySelector('.rnn-explorer-' + c).getAttribute('d')).join('|')
+    + image.getAttribute('href') + readout;
+  return {settings: s, problems: bad, signature, run: {g: run.g, j: run.j}};
+}"""
+
+# The smallest font on each explorer as displayed (SVG text scaled with its SVG), and the
+# contrast of its text with the page background.
+EXPLORER_TEXT_JS = """() => Array.from(document.querySelectorAll('.rnn-explorer')).map(root => {
+  let small = 99;
+  for (const t of root.querySelectorAll('text, tspan, span, output, label, select, p')) {
+    if (!t.textContent.trim() || t.getClientRects().length === 0) continue;
+    const svg = t.closest('svg');
+    const scale = svg ? svg.getBoundingClientRect().width / svg.width.baseVal.value : 1;
+    small = Math.min(small, parseFloat(getComputedStyle(t).fontSize) * scale);
+  }
+  const rgb = c => (c.match(/[\\d.]+/g) || []).slice(0, 3).map(Number);
+  const lum = c => { const v = rgb(c).map(x => x / 255).map(x => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
+                     return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+  let bg = 'rgb(255, 255, 255)';
+  for (let e = root; e; e = e.parentElement) {
+    const b = getComputedStyle(e).backgroundColor;
+    if (b && !b.startsWith('rgba(0, 0, 0, 0)') && b !== 'transparent') { bg = b; break; }
+  }
+  const [a, b] = [lum(getComputedStyle(root).color), lum(bg)].sort((p, q) => q - p);
+  return {small, contrast: (a + 0.05) / (b + 0.05), state: root.dataset.state,
+          width: root.getBoundingClientRect().width};
+})"""
+
+
+def _wait_drawn(v: Visit, n: int, setting: dict):
+    v.page.wait_for_function("""([n, want]) => {
+      const root = document.querySelectorAll('.rnn-explorer')[n];
+      if (!root || root.dataset.state !== 'ready') return false;
+      const s = JSON.parse(root.dataset.shown);
+      return Object.entries(want).every(([k, val]) => s[k] === val);
+    }""", arg=[n, setting])
+
+
+def _move(v: Visit, n: int, name: str, index: int, value):
+    control = v.page.locator(".rnn-explorer").nth(n).locator(f"[name='{name}']")
+    if name in ("cell", "init"):
+        control.select_option(value=str(index))
+    else:
+        control.fill(str(index))               # a range input: sets the value, fires input/change
+    _wait_drawn(v, n, {name: value})
+
+
+def _embedded_vs_explore(settings: dict, run: dict) -> list[str]:
+    """The opening setting's embedded curves against a fresh rnn_core.explore (0.1 % rounding)."""
+    import numpy as np
+    from rnn_core.explore import explore
+    from rnn_core.explore_static import FIXED
+    r = explore(**settings, **FIXED)
+    problems = []
+    for key, exact in (("g", r.grad_norms), ("j", r.jacobian_norms)):
+        stored = np.array([np.nan if c is None else c for c in run[key]], dtype=float)
+        if stored.shape != exact.shape or not np.all(np.abs(stored - 1000 * np.log10(exact)) <= 0.5 + 1e-9):
+            problems.append(f"embedded {key} of {settings} differs from rnn_core.explore")
+    return problems
+
+
+def explorer_problems(v: Visit, shots: str = "") -> list[str]:
+    """Open every explorer, try every value of every control, compare each drawing with the data."""
+    roots = v.page.locator(".rnn-explorer")
+    problems = []
+    for n in range(roots.count()):
+        root = roots.nth(n)
+        opening = json.loads(root.get_attribute("data-open"))
+        try:
+            _wait_drawn(v, n, opening)
+        except Exception as exc:                       # a timeout: say what the explorer shows
+            return problems + [f"explorer #{n} did not draw its opening setting {opening}: "
+                               f"state {root.get_attribute('data-state')!r} ({type(exc).__name__})"]
+        first = v.page.evaluate(EXPLORER_CHECK_JS, n)
+        problems += [f"explorer #{n} at {opening}: {p}" for p in first["problems"]]
+        problems += _embedded_vs_explore(opening, first["run"])
+        if shots:
+            root.screenshot(path=str(shot_name(v.rel, f"-explorer{shots}")))
+        grid = v.page.evaluate("window.RNNExplorer.grid.grid")
+        current, signature = dict(opening), first["signature"]
+        for name in EXPLORER_CONTROLS:
+            detour = name == "forget_bias" and current["cell"] != "lstm"   # the bias moves the LSTM only
+            if detour:
+                _move(v, n, "cell", grid["cell"].index("lstm"), "lstm")
+                signature = v.page.evaluate(EXPLORER_CHECK_JS, n)["signature"]
+            values = grid[name]
+            order = [i for i in range(len(values)) if values[i] != current[name]] + [values.index(current[name])]
+            for i in order:
+                _move(v, n, name, i, values[i])
+                got = v.page.evaluate(EXPLORER_CHECK_JS, n)
+                where = f"explorer #{n}, {name} = {values[i]}"
+                problems += [f"{where}: {p}" for p in got["problems"]]
+                if got["signature"] == signature:
+                    problems.append(f"{where}: the drawing did not change")
+                signature = got["signature"]
+            if detour:
+                _move(v, n, "cell", grid["cell"].index(current["cell"]), current["cell"])
+                signature = v.page.evaluate(EXPLORER_CHECK_JS, n)["signature"]
+    return problems
+
+
+def explorer_text_problems(v: Visit, min_px: float = 10.0, shots: str = "") -> list[str]:
+    """Every explorer drew, with text of at least ``min_px`` and contrast with the page."""
+    problems = []
+    try:
+        v.page.wait_for_function("() => Array.from(document.querySelectorAll('.rnn-explorer'))"
+                                 ".every(r => ['ready', 'error'].includes(r.dataset.state))")
+    except Exception as exc:
+        problems.append(f"an explorer did not finish drawing ({type(exc).__name__})")
+    for n, e in enumerate(v.page.evaluate(EXPLORER_TEXT_JS)):
+        if e["state"] != "ready":
+            problems.append(f"explorer #{n} not drawn (state {e['state']!r})")
+        if e["small"] < min_px:
+            problems.append(f"explorer #{n}: text drawn at {e['small']:.1f} px (< {min_px} px)")
+        if e["contrast"] < 4.5:
+            problems.append(f"explorer #{n}: text contrast {e['contrast']:.1f} with the page (< 4.5)")
+        if shots:
+            v.page.locator(".rnn-explorer").nth(n).screenshot(path=str(shot_name(v.rel, f"-explorer{shots}")))
+    return problems
+
+
 def notebook_page_problems(v: Visit) -> list[str]:
     """A chapter page offers its .ipynb and says how to run it locally."""
     if not is_notebook_page(v.rel):
@@ -491,7 +668,8 @@ def test_every_toc_entry_was_built():
 def test_page_light(rel, visit):
     v = visit("light", rel)
     problems = (output_problems(v) + image_problems(v) + figure_problems(v) + math_problems(v)
-                + static_twin_problems(v) + notebook_page_problems(v) + console_problems(v))
+                + static_twin_problems(v) + notebook_page_problems(v) + explorer_text_problems(v)
+                + explorer_problems(v, shots="-0") + console_problems(v))
     screenshot(v, shot_name(rel))
     _fail_if(problems, rel, "light theme")
 
@@ -505,6 +683,7 @@ def test_page_dark(rel, visit):
         problems.append(f"the dark theme did not apply (data-theme={theme!r})")
     problems += [f"figure with a transparent background (unreadable on the dark theme): {s}"
                  for s in v.page.evaluate(OPAQUE_JS)]
+    problems += explorer_text_problems(v, shots="-dark")
     screenshot(v, shot_name(rel, "-dark"))
     _fail_if(problems, rel, "dark theme")
 
@@ -520,5 +699,6 @@ def test_page_phone(rel, visit):
         problems.append(f"{o['n']} elements stick out of the {o['vw']} px window, e.g.:\n    " + "\n    ".join(o["bad"]))
     problems += [f"figure squeezed to {i['width']:.0f}x{i['height']:.0f} px: {i['src']}"
                  for i in v.page.evaluate(PHONE_IMAGES_JS) if i["width"] < 1 or i["height"] < 1]
+    problems += explorer_text_problems(v, shots="-phone")
     screenshot(v, shot_name(rel, "-phone"), full_page=False)
     _fail_if(problems, rel, "phone, 390 px")
