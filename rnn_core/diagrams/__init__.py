@@ -11,12 +11,16 @@ matplotlib only; nothing is drawn or changed on import.
     peepholes()                         peephole connections, diagonal vs full
     attention(scores, weights)          encoder states, scores, softmax weights, context
     encoder_decoder(source, target)     an encoder-decoder with attention
-    connectivity(text, norms)           how far back each cell looks, on real text
+    connectivity_norms(model, ids, target) / connectivity(text, norms, next_char)
+                                        how far back each cell looks, on real text
 """
 from . import style
 from .style import GATE_COLORS, Diagram, legend, static_twin
 from .recurrent import bptt, bptt_animation, rnn_folded_unrolled
 from .cells import gru_cell, gru_reset_conventions, lstm_cell, peepholes
+from .attention import attention, encoder_decoder
+from .connectivity import connectivity, connectivity_norms, reach
 
 __all__ = ["style", "GATE_COLORS", "Diagram", "legend", "static_twin", "rnn_folded_unrolled", "bptt",
-           "bptt_animation", "lstm_cell", "gru_cell", "gru_reset_conventions", "peepholes"]
+           "bptt_animation", "lstm_cell", "gru_cell", "gru_reset_conventions", "peepholes", "attention",
+           "encoder_decoder", "connectivity", "connectivity_norms", "reach"]
