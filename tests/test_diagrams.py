@@ -46,7 +46,25 @@ DIAGRAMS = {
     "gru_cell_reset_after": lambda: diagrams.gru_cell(reset_after=True),
     "gru_reset_conventions": lambda: diagrams.gru_reset_conventions(),
     "peepholes": lambda: diagrams.peepholes(),
+    "attention": lambda: diagrams.attention(["a", "b", "c", "d"], [1.0, -1.0, 0.5, -np.inf],
+                                            _softmax([1.0, -1.0, 0.5, -np.inf])),
+    "encoder_decoder": lambda: diagrams.encoder_decoder(["je", "suis", "là"], ["I", "am", "here"],
+                                                        np.full((3, 3), 1 / 3), step=1),
+    "encoder_decoder_sketch": lambda: diagrams.encoder_decoder(["a", "b"], ["c"]),
+    "connectivity": lambda: diagrams.connectivity("to be, or not to b", _kappas(18), "e",
+                                                  {k: 0.5 for k in _kappas(18)}),
 }
+
+
+def _softmax(e):
+    e = np.asarray(e, dtype=np.float64)
+    w = np.exp(e - e[np.isfinite(e)].max())
+    return w / w.sum()
+
+
+def _kappas(T):
+    steps = np.arange(T)[::-1]
+    return {"RNN": 0.6 ** steps, "LSTM": 0.9 ** steps, "GRU": 0.8 ** steps}
 
 
 @pytest.mark.parametrize("name", sorted(DIAGRAMS))
@@ -153,3 +171,71 @@ def test_gates_have_distinct_colours_and_bad_options_are_refused():
         style.Diagram(style.new_figure(2, 2), "  ")
     with pytest.raises(HyperparameterError, match="width"):
         style.new_figure(12, 2)
+
+
+def test_attention_lines_are_as_wide_as_the_weights():
+    e = np.array([2.0, -1.0, 0.3, 0.0, 1.0])
+    a = _softmax(e)
+    d = diagrams.attention(list("abcde"), e, a)
+    widths = np.array([d.artists[f"alpha:{t}"].get_linewidth() for t in range(1, 6)])
+    from rnn_core.diagrams.attention import MAX_LW
+    np.testing.assert_allclose(widths, 0.3 + MAX_LW * a)
+    assert f"{a.max():.2f}" in d.alt
+    with pytest.raises(HyperparameterError, match="weights"):
+        diagrams.attention(list("ab"), [0.0, 0.0], [0.7, 0.7])
+    with pytest.raises(ShapeError, match="tokens"):
+        diagrams.attention(list("abcdefghijklmn"), np.zeros(14), np.full(14, 1 / 14))
+
+
+def test_encoder_decoder_draws_the_chosen_step():
+    W = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    d = diagrams.encoder_decoder(["x", "y", "z"], ["p", "q"], W, step=1)
+    widths = [d.artists[f"alpha:{t}"].get_linewidth() for t in (1, 2, 3)]
+    assert np.argmax(widths) == 2 and "0.80" in d.alt
+    with pytest.raises(HyperparameterError, match="step"):
+        diagrams.encoder_decoder(["x"], ["p"], step=3)
+    with pytest.raises(HyperparameterError, match="weights"):
+        diagrams.encoder_decoder(["x", "y"], ["p"], [[0.9, 0.9]])
+
+
+def test_connectivity_norms_match_finite_differences():
+    """κ_t is the norm of ∂ log p(target)/∂x_t: checked against central differences in float64."""
+    V, T = 7, 6
+    ids = np.random.default_rng(0).integers(0, V, T)
+    target = 3
+    for cell in ("rnn", "lstm", "gru"):
+        lm = rc.CharLM(V, hidden_size=5, cell=cell, rng=1, dtype=np.float64)
+        for p in lm.params.values():                                # random non-zero biases too
+            p += 0.1 * np.random.default_rng(2).standard_normal(p.shape)
+        kappa, p_target = diagrams.connectivity_norms(lm, ids, target)
+
+        def log_p(x):
+            hs, _, _ = lm.cell.forward(x)
+            logits, _ = lm.out.forward(hs)
+            z = logits[-1, 0]
+            return z[target] - np.log(np.sum(np.exp(z - z.max()))) - z.max()
+
+        x = np.eye(V)[ids][:, None, :]
+        assert np.exp(log_p(x)) == pytest.approx(p_target, rel=1e-12)
+        num = np.zeros((T, V))
+        eps = 1e-6
+        for t in range(T):
+            for v in range(V):
+                xp, xm = x.copy(), x.copy()
+                xp[t, 0, v] += eps
+                xm[t, 0, v] -= eps
+                num[t, v] = (log_p(xp) - log_p(xm)) / (2 * eps)
+        np.testing.assert_allclose(kappa, np.linalg.norm(num, axis=1), rtol=1e-7)
+
+
+def test_connectivity_shading_follows_kappa():
+    kappas = _kappas(12)
+    d = diagrams.connectivity("abcdefghijkl", kappas, "m")
+    for name, k in kappas.items():
+        fills = [d.artists[f"char:{name}:{t}"].get_facecolor() for t in range(1, 13)]
+        darkness = [-sum(f[:3]) for f in fills]
+        assert np.all(np.diff(darkness) >= -1e-12)                  # later characters: larger κ, darker
+    assert diagrams.reach(kappas["LSTM"]) > diagrams.reach(kappas["RNN"])
+    assert diagrams.reach(np.array([1e-3, 0.5, 1.0])) == 2
+    with pytest.raises(ShapeError, match="norms"):
+        diagrams.connectivity("abc", {"x": np.ones(4)}, "d")

@@ -141,7 +141,7 @@ def encoder_decoder(source, target, weights=None, step=None,
             S.wire(ax, [(x - 0.65, y_dec), (x - 0.35, y_dec)], lw=1.0)
             S.wire(ax, [(x - 0.9, y_dec + 1.2), (x - 0.5, y_dec + 1.2), (x - 0.5, y_dec - 0.6),
                         (x - 0.2, y_dec - 0.3)], lw=0.9, ls=(0, (2, 2)))   # the previous output is the next input
-    ax.text(x_dec[0] - 0.9, y_dec, "decoder", fontsize=S.FONT, ha="right", va="center", fontweight="bold")
+    ax.text(x_dec[0] - 0.9, y_dec + 0.65, "decoder", fontsize=S.FONT, ha="right", va="center", fontweight="bold")
     ctx = (x_dec[step], 1.9)
     ax.text(*ctx, f"context$_{{{step + 1}}}$", fontsize=S.SMALL + 1, ha="center", va="center", zorder=5,
             bbox=dict(boxstyle="round,pad=0.25", facecolor=S.PAPER, edgecolor=ATTN, lw=1.6))

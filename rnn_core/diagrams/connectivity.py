@@ -118,13 +118,14 @@ def connectivity(text, norms, next_char, probs=None, decades=3.0, cols=44,
            f"shaded by how strongly it moves the model's prediction of the next character, '{next_char}' "
            f"(the gradient norm, relative to the model's largest, on a log scale over {decades:g} decades). ")
     for name, k in norms.items():
-        alt += (f"{name}: the {reach(k)} most recent characters have at least 1% of its strongest influence"
+        alt += (f"{name}: reaches back {reach(k)} characters (the earliest with at least 1% of its "
+                "strongest influence)"
                 + (f", p(next) = {probs[name]:.2f}. " if probs else ". "))
     return S.Diagram(fig, alt, artists)
 
 
 def reach(kappa, fraction=0.01):
-    """How many of the most recent characters have ``κ_t ≥ fraction · max κ`` (the first such from the start)."""
+    """How far back a model looks: ``T - t* + 1`` for the earliest step ``t*`` with ``κ_t ≥ fraction · max κ``."""
     k = check_array("kappa", kappa, 1, letters="T")
     rel = k / k.max()
     return int(len(k) - np.argmax(rel >= fraction))

@@ -199,7 +199,7 @@ def bptt(flows, direct=None, node_values=None, title="Backpropagation through ti
 
 
 def bptt_animation(flows, direct=None, node_values=None, title="Backpropagation through time",
-                   max_frames=26):
+                   max_frames=26, value_label="‖∂L/∂h_t‖"):
     """``bptt`` as an animation: frame k shows the gradient after k steps back from ``L``.
 
     Arrows not reached yet are drawn pale and dotted. Returns ``(anim, alt)``: a
@@ -207,8 +207,9 @@ def bptt_animation(flows, direct=None, node_values=None, title="Backpropagation 
     """
     from matplotlib.animation import FuncAnimation
     max_frames = check_positive_int("max_frames", max_frames)
-    d = bptt(flows, direct, node_values, title)
+    d = bptt(flows, direct, node_values, title, value_label=value_label)
     flows = S.check_norms("flows", flows)
+    node_values = None if node_values is None else S.check_norms("node_values", node_values)
     labels = list(flows)
     T = len(flows[labels[0]])
     stride = int(np.ceil(T / max_frames))
@@ -229,9 +230,10 @@ def bptt_animation(flows, direct=None, node_values=None, title="Backpropagation 
             a.set_linewidth(lw if shown else 0.8)
             a.set_color(color if shown else S.FADED)
             a.set_linestyle("-" if shown else ":")
-        values = ", ".join(f"{name}: {_fmt(flows[name][t_reached - 1])}" for name in labels if name) or \
-            _fmt(flows[labels[0]][t_reached - 1])
-        head.set_text(f"{title} — {T - t_reached} steps back, at $h_{{{t_reached}}}$ ({values})")
+        shown = node_values if node_values is not None else flows
+        values = ", ".join(f"{name} {_fmt(shown[name][t_reached - 1])}" for name in labels if name) or \
+            _fmt(shown[labels[0]][t_reached - 1])
+        head.set_text(f"{title}: {T - t_reached} steps back, at $h_{{{t_reached}}}$: {value_label} = {values}")
         return list(d.artists.values()) + [head]
 
     draw(frames[0])
