@@ -32,6 +32,7 @@ from .train import EarlyStopping, History, fit
 from . import models
 from .models import CharLM, SequenceClassifier, SequenceRegressor, load_model
 from . import diagnostics, viz, explore
+from . import diagrams
 from .diagnostics import hidden_state_gradients, jacobian_product_norms
 from .explore import explorer_widget
 
