@@ -243,7 +243,7 @@ def plot_training_curves(history, axes=None, logy_loss=False, title="Training"):
     if not panels:
         raise HyperparameterError("history: expected at least one of loss, grad_norm, lr, val_metric, got none")
     fig, axes = _panels(axes, len(panels), "series", ncols=len(panels),
-                        figsize=(3.4 * len(panels) + 0.4, 3.2))
+                        figsize=(min(9.0, 2.9 * len(panels) + 0.4), 3.2))   # fits the text column
     text = {"loss": ("loss per step", "step", "loss"),
             "grad_norm": ("gradient norm", "step", "‖g‖"),
             "lr": ("learning rate", "step", "learning rate"),
