@@ -87,7 +87,8 @@ def lstm_step_backward(dh, dc, cache: LSTMStepCache):
     """Backward of one step.
 
     Inputs: dh (B, H) = ∂L/∂h_t, dc (B, H) = ∂L/∂c_t from later steps.
-    Returns: dx (B, D), dh_prev (B, H), dc_prev (B, H), dW_x (D, 4H), dW_h (H, 4H), db (4H,).
+    Returns: dx (B, D), dh_prev (B, H), dc_prev (B, H),
+             dW_x (D, 4H), dW_h (H, 4H), db (4H,).
     """
     x, h_prev, c_prev, i, f, g, o, tanh_c, W_x, W_h = cache
     B, H = h_prev.shape

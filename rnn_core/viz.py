@@ -192,11 +192,13 @@ def plot_gate_histograms(cache, gates=("i", "f", "o"), ax=None, bins=40, mask=No
 
 # ----------------------------------------------------------------------------- attention
 
-def plot_attention(weights, tokens, ax=None, query_tokens=None, title="Attention weights"):
+def plot_attention(weights, tokens, ax=None, query_tokens=None, title="Attention weights", vmax=None):
     """Attention over source tokens.
 
     weights: (S,) for one query -> a bar per token; (Q, S) -> heatmap, one row per query
-    (``query_tokens`` labels the rows). ``tokens``: the S source tokens.
+    (``query_tokens`` labels the rows). ``tokens``: the S source tokens. ``vmax``: top of
+    the colour scale (default: the largest weight); give several plots the same ``vmax``
+    to compare them.
     """
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim not in (1, 2):
@@ -210,7 +212,8 @@ def plot_attention(weights, tokens, ax=None, query_tokens=None, title="Attention
         ax.set_ylim(0, max(1e-12, float(w.max())) * 1.1)
         _label(ax, title, "source token", "attention weight")
     else:
-        im = ax.imshow(w, aspect="auto", cmap=UNIT_CMAP, vmin=0, vmax=max(1e-12, float(w.max())),
+        top = float(w.max()) if vmax is None else float(vmax)
+        im = ax.imshow(w, aspect="auto", cmap=UNIT_CMAP, vmin=0, vmax=max(1e-12, top),
                        interpolation="nearest")
         _colorbar(fig, im, ax, "attention weight")
         if query_tokens is not None:
@@ -243,7 +246,7 @@ def plot_training_curves(history, axes=None, logy_loss=False, title="Training"):
     if not panels:
         raise HyperparameterError("history: expected at least one of loss, grad_norm, lr, val_metric, got none")
     fig, axes = _panels(axes, len(panels), "series", ncols=len(panels),
-                        figsize=(3.4 * len(panels) + 0.4, 3.2))
+                        figsize=(min(9.0, 2.9 * len(panels) + 0.4), 3.2))   # fits the text column
     text = {"loss": ("loss per step", "step", "loss"),
             "grad_norm": ("gradient norm", "step", "‖g‖"),
             "lr": ("learning rate", "step", "learning rate"),
