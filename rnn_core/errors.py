@@ -32,6 +32,10 @@ class NonFiniteError(RNNCoreError):
     """An input, loss or gradient contains NaN or infinity."""
 
 
+class FileFormatError(RNNCoreError):
+    """A file is not what ``rnn_core`` wrote (not an .npz, damaged, or missing an entry)."""
+
+
 def _fmt(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + (",)" if len(shape) == 1 else ")")
 
