@@ -351,11 +351,11 @@ class SequenceClassifier(_Model):
         logits, c_out = self.out.forward(z)                             # (B, C)
         return logits, ClassifierCache(c_emb, c_d1, c_cell, c_att, c_d2, c_out, weights)
 
-    def loss_and_grads(self, ids, labels, mask=None) -> float:
-        """ids (T, B), labels (B,), mask (T, B) or None: mean cross-entropy over the batch
-        (training mode: dropout on); fills ``grads``."""
-        logits, cache = self.forward(ids, mask, train=True)
-        loss, dlogits = softmax_cross_entropy(logits, labels)           # (B, C)
+    def loss_and_grads(self, x, y, mask=None) -> float:
+        """x (T, B) token ids, y (B,) labels, mask (T, B) or None: mean cross-entropy over the
+        batch (training mode: dropout on); fills ``grads``."""
+        logits, cache = self.forward(x, mask, train=True)
+        loss, dlogits = softmax_cross_entropy(logits, y)                # (B, C)
         dz = self.out.backward(dlogits, cache.out)                      # (B, H)
         if cache.drop_out is not None:
             dz = self.drop.backward(dz, cache.drop_out)
@@ -379,11 +379,11 @@ class SequenceClassifier(_Model):
         """Predicted class ids (B,)."""
         return np.argmax(self.forward(ids, mask)[0], axis=1)
 
-    def evaluate(self, ids, labels, mask=None) -> tuple[float, float]:
-        """(mean cross-entropy, accuracy) in evaluation mode."""
-        logits, _ = self.forward(ids, mask)
-        loss = softmax_cross_entropy(logits, labels)[0]
-        return loss, float(np.mean(np.argmax(logits, axis=1) == np.asarray(labels)))
+    def evaluate(self, x, y, mask=None) -> tuple[float, float]:
+        """x (T, B) token ids, y (B,) labels -> (mean cross-entropy, accuracy) in evaluation mode."""
+        logits, _ = self.forward(x, mask)
+        loss = softmax_cross_entropy(logits, y)[0]
+        return loss, float(np.mean(np.argmax(logits, axis=1) == np.asarray(y)))
 
     def attention_weights(self, ids, mask=None) -> np.ndarray:
         """α (T, B): how much each step contributes to the pooled state (0 at padding)."""
