@@ -11,7 +11,7 @@ vectors, ``x_t @ W_x + h_prev @ W_h + b``. Every trainable object has
 ``params`` and ``grads`` dicts with the same keys; every backward is checked
 against central finite differences in float64 (see ``rnn_core.gradcheck``).
 """
-from .errors import HyperparameterError, NonFiniteError, RNNCoreError, ShapeError
+from .errors import DTypeError, FileFormatError, HyperparameterError, NonFiniteError, RNNCoreError, ShapeError
 from .gradcheck import GradcheckResult, gradcheck, numerical_gradient, rel_error
 from .module import Module
 from .rnn import RNN

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import (HyperparameterError, check_array, check_dtype, check_mask, check_option,
+from .errors import (HyperparameterError, check_array, check_cache, check_dtype, check_mask, check_option,
                      check_positive_int, check_rng)
 from .init import xavier_uniform
 from .lstm import LSTM, check_lstm_state
@@ -118,6 +118,10 @@ class AdditiveAttention(Module):
         return context, weights, AttentionCache(query, keys, mask, weights, u)
 
     def backward(self, dcontext, cache: AttentionCache, dweights=None):
+        check_cache("cache", cache, AttentionCache, "AdditiveAttention",
+                    lambda cache: {"key_size": (self.key_size, cache.keys.shape[-1]),
+                                   "query_size": (self.query_size, cache.query.shape[-1]),
+                                   "attention_size": (self.attention_size, None if cache.u is None else cache.u.shape[-1])})
         dcontext, dweights = _check_backward(dcontext, dweights, cache)
         dcontext = dcontext.astype(self.dtype, copy=False)
         query, keys, _, w, u = cache
@@ -166,6 +170,8 @@ class DotProductAttention(Module):
         return context, weights, AttentionCache(query, keys, mask, weights, None)
 
     def backward(self, dcontext, cache: AttentionCache, dweights=None):
+        check_cache("cache", cache, AttentionCache, "DotProductAttention",
+                    lambda cache: {"score": ("dot", "dot" if cache.u is None else "additive")})
         dcontext, dweights = _check_backward(dcontext, dweights, cache)
         query, keys, _, w, _ = cache
         s = self._scale(keys.shape[2])
@@ -247,6 +253,7 @@ class AttentionLSTM(Module):
         return context, weights, state, AttentionLSTMCache(lstm_cache, attn_cache)
 
     def backward(self, dcontext, cache: AttentionLSTMCache, dstate=None):
+        check_cache("cache", cache, AttentionLSTMCache, "AttentionLSTM")
         T, B, H = cache.attn.keys.shape
         dh_T, dc_T = check_lstm_state("dstate", dstate, B, H, self.dtype)
         if dh_T is None:

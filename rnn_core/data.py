@@ -33,27 +33,39 @@ __all__ = ["batches", "pad_sequences", "unpad", "bucket_by_length", "tokenize", 
 
 # ----------------------------------------------------------------------------- batches
 
-def _as_arrays(n_or_arrays, axis: int = 0):
-    """(n, arrays or None, single): an example count, or arrays sharing their length along ``axis``."""
+_AXIS_HINT = ("; for arrays with different example axes pass one axis per array, e.g. "
+              "batches((ids, mask, labels), 32, axis=(1, 1, 0)) for ids, mask (T, N) and labels (N,)")
+
+
+def _as_arrays(n_or_arrays, axis=0):
+    """(n, arrays or None, single, axes): an example count, or arrays sharing their number of
+    examples along ``axis`` (an int for all, or a tuple with one axis per array)."""
     if isinstance(n_or_arrays, numbers.Integral) and not isinstance(n_or_arrays, bool):
-        return check_positive_int("n", n_or_arrays), None, False
+        return check_positive_int("n", n_or_arrays), None, False, None
     single = isinstance(n_or_arrays, np.ndarray)
     arrays = [n_or_arrays] if single else list(n_or_arrays)
     if not arrays:
         raise ShapeError("arrays: expected a positive int or at least one array, got an empty sequence")
     arrays = [np.asarray(a) for a in arrays]
-    for k, a in enumerate(arrays):
-        if a.ndim <= axis:
-            raise ShapeError(f"arrays[{k}]: expected at least {axis + 1} axes (examples on axis {axis}), "
-                             f"got shape {a.shape}")
-    n = arrays[0].shape[axis]
+    if isinstance(axis, (tuple, list)):
+        if len(axis) != len(arrays):
+            raise HyperparameterError(f"axis: expected one axis per array ({len(arrays)}), got {tuple(axis)!r}")
+        axes = [check_option(f"axis[{k}]", a, (0, 1)) for k, a in enumerate(axis)]
+    else:
+        axes = [axis] * len(arrays)
+    hint = "" if isinstance(axis, (tuple, list)) or len(arrays) == 1 else _AXIS_HINT
+    for k, (a, ax) in enumerate(zip(arrays, axes)):
+        if a.ndim <= ax:
+            raise ShapeError(f"arrays[{k}]: expected at least {ax + 1} axes (examples on axis {ax}), "
+                             f"got shape {a.shape}{hint}")
+    n = arrays[0].shape[axes[0]]
     if n == 0:
-        raise ShapeError(f"arrays[0]: expected at least one example on axis {axis}, got shape {arrays[0].shape}")
-    for k, a in enumerate(arrays[1:], 1):
-        if a.shape[axis] != n:
-            raise ShapeError(f"arrays[{k}]: expected {n} examples on axis {axis} like arrays[0], "
-                             f"got {a.shape[axis]} (shape {a.shape})")
-    return n, arrays, single
+        raise ShapeError(f"arrays[0]: expected at least one example on axis {axes[0]}, got shape {arrays[0].shape}")
+    for k, (a, ax) in enumerate(zip(arrays[1:], axes[1:]), 1):
+        if a.shape[ax] != n:
+            raise ShapeError(f"arrays[{k}]: expected {n} examples on axis {ax} like arrays[0], "
+                             f"got {a.shape[ax]} (shape {a.shape}){hint}")
+    return n, arrays, single, axes
 
 
 def batches(n_or_arrays, batch_size: int, rng=None, shuffle: bool = True, drop_last: bool = False,
@@ -67,7 +79,12 @@ def batches(n_or_arrays, batch_size: int, rng=None, shuffle: bool = True, drop_l
     rng : seed or Generator for the shuffle (pass the same Generator every epoch for a new order)
     shuffle : False keeps the original order
     drop_last : True drops the last partial batch (the article's generator always did, silently)
-    axis : the example axis: 0 for (N, ...) arrays, 1 for time-major (T, B, ...) arrays
+    axis : the example axis: 0 for (N, ...) arrays, 1 for time-major (T, B, ...) arrays; or a
+        tuple with one axis per array when they differ, e.g. token ids and mask (T, N) with
+        labels (N,)::
+
+            for ids, mask, y in batches((ids, mask, labels), 32, rng, axis=(1, 1, 0)):
+                ...                                  # ids, mask (T, 32), y (32,)
 
     Returns
     -------
@@ -75,26 +92,27 @@ def batches(n_or_arrays, batch_size: int, rng=None, shuffle: bool = True, drop_l
     index array (B,) if given n; a batch of the array if given one array; a tuple of
     batches if given several arrays.
     """
-    axis = check_option("axis", axis, (0, 1))
-    n, arrays, single = _as_arrays(n_or_arrays, axis)
+    if not isinstance(axis, (tuple, list)):
+        axis = check_option("axis", axis, (0, 1))
+    n, arrays, single, axes = _as_arrays(n_or_arrays, axis)
     batch_size = check_positive_int("batch_size", batch_size)
     check_option("shuffle", shuffle, (False, True))
     check_option("drop_last", drop_last, (False, True))
     order = check_rng(rng).permutation(n) if shuffle else np.arange(n)
     stop = n - n % batch_size if drop_last else n
-    return _iterate(order, stop, batch_size, arrays, single, axis)   # arguments checked now, not at first next()
+    return _iterate(order, stop, batch_size, arrays, single, axes)   # arguments checked now, not at first next()
 
 
-def _iterate(order, stop, batch_size, arrays, single, axis):
+def _iterate(order, stop, batch_size, arrays, single, axes):
     """The generator behind ``batches``."""
     for start in range(0, stop, batch_size):
         idx = order[start:start + batch_size]                 # (B,)
         if arrays is None:
             yield idx
         elif single:
-            yield np.take(arrays[0], idx, axis=axis)
+            yield np.take(arrays[0], idx, axis=axes[0])
         else:
-            yield tuple(np.take(a, idx, axis=axis) for a in arrays)
+            yield tuple(np.take(a, idx, axis=ax) for a, ax in zip(arrays, axes))
 
 
 def bucket_by_length(lengths, batch_size: int, rng=None) -> list:
@@ -273,6 +291,9 @@ class WordVocab(_Vocab):
     def __init__(self, texts, max_size: int = 5000, min_freq: int = 1, tokenizer=tokenize) -> None:
         max_size = check_positive_int("max_size", max_size)
         min_freq = check_positive_int("min_freq", min_freq)
+        if isinstance(texts, (str, bytes)):
+            raise ShapeError(f"texts: expected a list of texts (one str per document), got one str of "
+                             f"{len(texts)} characters; wrap it: WordVocab([text])")
         self.tokenizer = tokenizer
         counts = Counter()
         n = 0
@@ -339,7 +360,7 @@ def chronological_split(n_or_arrays, fractions=(0.7, 0.15, 0.15)):
     Given n, returns index ranges; given one array, its parts; given a tuple of
     arrays, one tuple of arrays per part. Sizes are ⌊f·n⌋, the last part takes the rest.
     """
-    n, arrays, single = _as_arrays(n_or_arrays)
+    n, arrays, single, _ = _as_arrays(n_or_arrays)
     fr = np.asarray(fractions, dtype=np.float64)
     if fr.ndim != 1 or len(fr) not in (2, 3) or np.any(~np.isfinite(fr)) or np.any(fr <= 0) \
             or abs(fr.sum() - 1) > 1e-9:

@@ -24,12 +24,20 @@ class ShapeError(RNNCoreError):
     """An array has the wrong rank or shape."""
 
 
+class DTypeError(ShapeError, TypeError):
+    """An array holds the wrong kind of numbers (complex, strings, objects)."""
+
+
 class HyperparameterError(RNNCoreError):
     """A size, rate or option is out of range or unknown."""
 
 
 class NonFiniteError(RNNCoreError):
     """An input, loss or gradient contains NaN or infinity."""
+
+
+class FileFormatError(RNNCoreError):
+    """A file is not what ``rnn_core`` wrote (not an .npz, damaged, or missing an entry)."""
 
 
 def _fmt(shape) -> str:
@@ -49,7 +57,10 @@ def check_array(name: str, x, ndim: int, expect: Iterable = (), letters: str = "
         except Exception as e:  # pragma: no cover - exotic inputs
             raise ShapeError(f"{name}: expected an array, got {type(x).__name__}") from e
     if not np.issubdtype(x.dtype, np.number) and x.dtype != np.bool_:
-        raise ShapeError(f"{name}: expected a numeric array, got dtype {x.dtype}")
+        raise DTypeError(f"{name}: expected a numeric array, got dtype {x.dtype}")
+    if np.iscomplexobj(x):
+        raise DTypeError(f"{name}: expected real numbers, got a complex array (dtype {x.dtype}); "
+                         f"pass x.real if the imaginary part is meant to be dropped")
     expect = tuple(expect) if expect else (None,) * ndim
     letters = letters or "?" * ndim
     want = ", ".join(l if e is None else f"{l}={e}" for l, e in zip(letters, expect))
@@ -110,6 +121,19 @@ def check_mask(mask, T: int, B: int, name: str = "mask") -> np.ndarray | None:
     if not np.all((m == 0) | (m == 1)):
         raise ShapeError(f"{name}: expected only 0/1 values, got values {np.unique(m)[:5].tolist()}")
     return mask
+
+
+def check_cache(name: str, cache, cls, owner: str, sizes=None) -> None:
+    """The cache handed to ``backward`` came from this kind of layer's ``forward`` with these sizes.
+
+    ``sizes(cache)`` returns a dict mapping a size's name (e.g. ``"H"``) to (expected, got)."""
+    if not isinstance(cache, cls):
+        raise ShapeError(f"{name}: expected the {cls.__name__} returned by this {owner}'s forward, "
+                         f"got {type(cache).__name__}")
+    for what, (want, got) in (sizes(cache) if sizes is not None else {}).items():
+        if want != got:
+            raise ShapeError(f"{name}: expected a cache from a {owner} with {what} = {want}, got {got} "
+                             f"(a cache from another layer?)")
 
 
 def check_rng(rng) -> np.random.Generator:

@@ -35,7 +35,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import sigmoid
-from .errors import HyperparameterError, check_array, check_dtype, check_mask, check_positive_int, check_rng
+from .errors import (HyperparameterError, ShapeError, check_array, check_cache, check_dtype, check_mask,
+                     check_positive_int, check_rng)
 from .init import orthogonal, xavier_uniform
 from .module import Module
 
@@ -127,6 +128,7 @@ class GRUCache:
     hn: np.ndarray | None        # (T, B, H) h_prev W_hn + b_hn    (reset_after=True)
     mask: np.ndarray | None      # (T, B) bool
     reset_after: bool
+    W_x: np.ndarray | None = None   # the layer's weights (backward checks the cache is its own)
 
     @property
     def r(self):
@@ -186,7 +188,7 @@ def gru_forward(x, h0, W_x, W_h, b, b_h=None, mask=None, reset_after=False):
     # hs and h_T are new arrays: the caller may edit them without changing the cache (and the gradients)
     hs = h_all.copy() if mask is None else h_all * mask[:, :, None]   # (T, B, H), zero at masked steps
     cache = GRUCache(x, h0, h_all, gates, None if reset_after else u, u if reset_after else None,
-                     mask, reset_after)
+                     mask, reset_after, W_x)
     return hs, h_all[-1].copy(), cache
 
 
@@ -292,6 +294,12 @@ class GRU(Module):
         return gru_forward(x, h0, p["W_x"], p["W_h"], p["b"], p.get("b_h"), mask, self.reset_after)
 
     def backward(self, dhs, cache: GRUCache, dstate=None):
+        check_cache("cache", cache, GRUCache, "GRU",
+                    lambda cache: {"D": (self.input_size, cache.x.shape[-1]), "H": (self.hidden_size, cache.h0.shape[-1]),
+                     "reset_after": (self.reset_after, cache.reset_after)})
+        if cache.W_x is not self.params["W_x"]:
+            raise ShapeError("cache: expected the cache returned by this layer's forward, got one made with "
+                             "other weights (another layer's, or from before astype)")
         T, B, _ = cache.x.shape
         H = self.hidden_size
         dhs = check_array("dhs", dhs, 3, (T, B, H), "TBH").astype(self.dtype, copy=False)

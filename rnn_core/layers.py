@@ -62,6 +62,9 @@ class Embedding(Module):
 
     def backward(self, dout, cache) -> None:
         ids = cache
+        if not isinstance(ids, np.ndarray) or not np.issubdtype(ids.dtype, np.integer):
+            raise ShapeError(f"cache: expected the token ids returned by this Embedding's forward, got "
+                             f"{type(ids).__name__} {getattr(ids, 'dtype', '')} (another layer's cache?)")
         dout = check_array("dout", dout, ids.ndim + 1, ids.shape + (self.D,), "TBD"[-ids.ndim - 1:])
         dW = np.zeros_like(self.params["W"])                 # (V, D)
         np.add.at(dW, ids.ravel(), dout.reshape(-1, self.D))  # rows of repeated ids add up
@@ -100,6 +103,9 @@ class Dense(Module):
 
     def backward(self, dy, cache):
         x = cache
+        if not isinstance(x, np.ndarray) or x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ShapeError(f"cache: expected the input x (..., D_in={self.in_features}) returned by this "
+                             f"Dense's forward, got {type(x).__name__} of shape {np.shape(x)} (another layer's cache?)")
         dy = check_array("dy", dy, x.ndim, x.shape[:-1] + (self.out_features,), "?" * (x.ndim - 1) + "O")
         x2 = x.reshape(-1, self.in_features)                  # (N, D_in)
         dy2 = dy.reshape(-1, self.out_features)               # (N, D_out)

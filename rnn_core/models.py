@@ -22,13 +22,15 @@ the others' is ``h``.
 """
 from __future__ import annotations
 
+import inspect
 import json
+import zipfile
 from typing import NamedTuple
 
 import numpy as np
 
 from .attention import AdditiveAttention
-from .errors import (HyperparameterError, ShapeError, check_array, check_dtype, check_mask, check_option,
+from .errors import (FileFormatError, HyperparameterError, NonFiniteError, RNNCoreError, ShapeError, check_array, check_dtype, check_mask, check_option,
                      check_positive, check_positive_int, check_rng, check_unit_interval)
 from .gru import GRU
 from .layers import Dense, Dropout, Embedding
@@ -87,26 +89,76 @@ class _Model(Module):
     def _last_h(self, state) -> np.ndarray:
         return state[0] if self.config["cell"] == "lstm" else state
 
-    def save(self, path) -> None:
-        """Write the parameters and the constructor arguments to an ``.npz`` file."""
+    def save(self, path) -> str:
+        """Write the parameters and the constructor arguments to an ``.npz`` archive at exactly
+        ``path`` (no extension is added: ``save("w.bin")`` writes ``w.bin``); returns the path."""
         cfg = json.dumps({"class": type(self).__name__, **self.config})
-        np.savez(path, __config__=np.array(cfg), **self.params)
+        with open(path, "wb") as fh:                  # a file object: numpy appends no ".npz"
+            np.savez(fh, __config__=np.array(cfg), **self.params)
+        return str(path)
 
     @classmethod
     def load(cls, path):
         """Rebuild a model saved with ``save`` (no pickle involved)."""
-        with np.load(path, allow_pickle=False) as f:
-            cfg = json.loads(str(f["__config__"]))
-            name = cfg.pop("class")
-            if name != cls.__name__:
-                raise HyperparameterError(f"path: expected a saved {cls.__name__}, got a saved {name}")
+        cfg, arrays = _read_saved(path)
+        name = cfg.pop("class")
+        if name != cls.__name__:
+            raise HyperparameterError(f"path: expected a saved {cls.__name__}, got a saved {name}")
+        required = [n for n, p in inspect.signature(cls.__init__).parameters.items()
+                    if n != "self" and p.default is inspect.Parameter.empty]
+        known = set(inspect.signature(cls.__init__).parameters) - {"self", "rng"}
+        missing, unknown = [n for n in required if n not in cfg], sorted(set(cfg) - known)
+        if missing or unknown:
+            raise FileFormatError(f"{path}: expected a __config__ with the fields of {cls.__name__} "
+                                  f"(required {required}), got {sorted(cfg)}"
+                                  + (f"; missing {missing}" if missing else "") + (f"; unknown {unknown}" if unknown else ""))
+        try:
             model = cls(**cfg)
-            for k, p in model.params.items():
-                if k not in f.files or f[k].shape != p.shape:
-                    got = f[k].shape if k in f.files else "missing"
-                    raise ShapeError(f"path: expected parameter {k!r} of shape {p.shape}, got {got}")
-                p[...] = f[k]
+        except RNNCoreError as e:
+            raise FileFormatError(f"{path}: expected valid constructor arguments in __config__, got {e}") from None
+        for k, p in model.params.items():
+            if k not in arrays or arrays[k].shape != p.shape:
+                got = arrays[k].shape if k in arrays else "missing"
+                raise FileFormatError(f"{path}: expected parameter {k!r} of shape {p.shape}, got {got}")
+            a = arrays[k]
+            if not np.issubdtype(a.dtype, np.floating) or not np.all(np.isfinite(a)):
+                bad = int(a.size - np.count_nonzero(np.isfinite(a))) if np.issubdtype(a.dtype, np.floating) else a.size
+                raise NonFiniteError(f"{path}: parameter {k!r}: expected finite float values, got {bad} NaN/inf "
+                                     f"(dtype {a.dtype})")
+            p[...] = a
         return model
+
+
+def _read_saved(path) -> tuple[dict, dict]:
+    """The JSON config and the arrays of an archive written by ``save``; a ``FileFormatError``
+    naming the file for anything else (a missing file stays a ``FileNotFoundError``)."""
+    try:
+        f = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: expected a model saved with save(), got no such file") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise FileFormatError(f"{path}: expected an .npz archive written by save(), got a file that is "
+                              f"not an .npz archive (or is damaged): {type(e).__name__}") from None
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise FileFormatError(f"{path}: expected an .npz archive written by save(), got a single array "
+                              f"(not an .npz archive; a .npy file?)")
+    with f:
+        if "__config__" not in f.files:
+            raise FileFormatError(f"{path}: expected a '__config__' entry (the constructor's arguments as JSON), "
+                                  f"got entries {sorted(f.files)}")
+        try:
+            arrays = {k: f[k] for k in f.files}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+            raise FileFormatError(f"{path}: expected a complete .npz archive, got a truncated or damaged one "
+                                  f"({type(e).__name__})") from None
+    raw = arrays.pop("__config__")
+    try:
+        cfg = json.loads(str(raw))
+    except ValueError:
+        raise FileFormatError(f"{path}: expected the __config__ entry to be JSON, got {str(raw)[:60]!r}") from None
+    if not isinstance(cfg, dict) or "class" not in cfg:
+        raise FileFormatError(f"{path}: expected a JSON object with a 'class' field in __config__, got {str(raw)[:60]!r}")
+    return cfg, arrays
 
 
 def _check_ids(name: str, ids, V: int) -> np.ndarray:
@@ -299,11 +351,11 @@ class SequenceClassifier(_Model):
         logits, c_out = self.out.forward(z)                             # (B, C)
         return logits, ClassifierCache(c_emb, c_d1, c_cell, c_att, c_d2, c_out, weights)
 
-    def loss_and_grads(self, ids, labels, mask=None) -> float:
-        """ids (T, B), labels (B,), mask (T, B) or None: mean cross-entropy over the batch
-        (training mode: dropout on); fills ``grads``."""
-        logits, cache = self.forward(ids, mask, train=True)
-        loss, dlogits = softmax_cross_entropy(logits, labels)           # (B, C)
+    def loss_and_grads(self, x, y, mask=None) -> float:
+        """x (T, B) token ids, y (B,) labels, mask (T, B) or None: mean cross-entropy over the
+        batch (training mode: dropout on); fills ``grads``."""
+        logits, cache = self.forward(x, mask, train=True)
+        loss, dlogits = softmax_cross_entropy(logits, y)                # (B, C)
         dz = self.out.backward(dlogits, cache.out)                      # (B, H)
         if cache.drop_out is not None:
             dz = self.drop.backward(dz, cache.drop_out)
@@ -327,11 +379,11 @@ class SequenceClassifier(_Model):
         """Predicted class ids (B,)."""
         return np.argmax(self.forward(ids, mask)[0], axis=1)
 
-    def evaluate(self, ids, labels, mask=None) -> tuple[float, float]:
-        """(mean cross-entropy, accuracy) in evaluation mode."""
-        logits, _ = self.forward(ids, mask)
-        loss = softmax_cross_entropy(logits, labels)[0]
-        return loss, float(np.mean(np.argmax(logits, axis=1) == np.asarray(labels)))
+    def evaluate(self, x, y, mask=None) -> tuple[float, float]:
+        """x (T, B) token ids, y (B,) labels -> (mean cross-entropy, accuracy) in evaluation mode."""
+        logits, _ = self.forward(x, mask)
+        loss = softmax_cross_entropy(logits, y)[0]
+        return loss, float(np.mean(np.argmax(logits, axis=1) == np.asarray(y)))
 
     def attention_weights(self, ids, mask=None) -> np.ndarray:
         """α (T, B): how much each step contributes to the pooled state (0 at padding)."""
@@ -399,8 +451,7 @@ class SequenceRegressor(_Model):
 
 def load_model(path):
     """Load any model saved with ``save``: the class is read from the file."""
-    with np.load(path, allow_pickle=False) as f:
-        name = json.loads(str(f["__config__"]))["class"]
+    name = _read_saved(path)[0]["class"]
     cls = {"CharLM": CharLM, "SequenceClassifier": SequenceClassifier, "SequenceRegressor": SequenceRegressor}
     if name not in cls:
         raise HyperparameterError(f"path: expected a saved CharLM, SequenceClassifier or SequenceRegressor, got {name!r}")

@@ -2,11 +2,13 @@
 
 A ``Module`` owns two dicts with the same keys and shapes:
 
-* ``params[name]`` -- the arrays the optimizer updates in place;
+* ``params[name]`` -- the arrays the forward pass reads and the optimizer updates in place;
 * ``grads[name]``  -- filled (overwritten, not accumulated) by ``backward``.
 
-That is all an optimizer (``opt.step(params, grads)``), ``clip_grad_norm`` or
-``gradcheck`` needs to know.
+Both are one dict each for the module's whole life: ``backward`` and ``astype`` refill them and
+never rebind them, so ``grads = layer.grads; ...; opt.step(layer.params, grads)`` always steps
+with the newest gradient (CONTRIBUTING.md, "The params/grads contract"). That is all an
+optimizer (``opt.step(params, grads)``), ``clip_grad_norm`` or ``gradcheck`` needs to know.
 """
 from __future__ import annotations
 

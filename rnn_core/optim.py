@@ -59,7 +59,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value) -> None:
-        self._lr = check_positive("lr", value)
+        self._lr = check_positive("lr", value, allow_zero=True)   # 0 is allowed: a schedule may end there
 
     def reset(self) -> None:
         """Forget all per-parameter state (buffers and step counts)."""

@@ -37,7 +37,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import sigmoid, tanh
-from .errors import check_array, check_dtype, check_mask, check_option, check_positive_int, check_rng
+from .errors import (ShapeError, check_array, check_cache, check_dtype, check_mask, check_option,
+                     check_positive_int, check_rng)
 from .lstm import check_lstm_state, init_lstm_params
 from .module import Module
 
@@ -273,6 +274,12 @@ class PeepholeLSTM(Module):
         return peephole_forward(x, h0, c0, p["W_x"], p["W_h"], p["b"], *self._peepholes(), mask=mask)
 
     def backward(self, dhs, cache: PeepholeCache, dstate=None):
+        check_cache("cache", cache, PeepholeCache, "PeepholeLSTM",
+                    lambda cache: {"D": (self.input_size, cache.x.shape[-1]), "H": (self.hidden_size, cache.h0.shape[-1]),
+                     "peephole": (self.peephole, "diagonal" if cache.p_i.ndim == 1 else "full")})
+        if cache.W_x is not self.params["W_x"]:
+            raise ShapeError("cache: expected the cache returned by this layer's forward, got one made with "
+                             "other weights (another layer's, or from before astype)")
         T, B, _ = cache.x.shape
         H = self.hidden_size
         dhs = check_array("dhs", dhs, 3, (T, B, H), "TBH").astype(self.dtype, copy=False)

@@ -21,6 +21,7 @@ and after each epoch ``val_fn()`` (a function of nothing returning a number) and
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 import time
 from dataclasses import dataclass, field
@@ -34,7 +35,8 @@ from .optim import Optimizer, clip_grad_norm, global_norm
 __all__ = ["EarlyStopping", "History", "fit"]
 
 PROGRESS_AFTER = 2.0    # seconds: shorter runs show no progress line, only the final summary
-PROGRESS_EVERY = 0.25   # seconds between refreshes of the progress line
+PROGRESS_EVERY = 0.25   # seconds between refreshes of the progress line (terminal, notebook)
+PLAIN_EVERY = 10.0      # seconds between plain lines when stderr is a file or a pipe
 
 
 # ----------------------------------------------------------------------------- early stopping
@@ -164,8 +166,19 @@ def _in_kernel() -> bool:
     return ip is not None and "IPKernelApp" in getattr(ip, "config", {})
 
 
+def _is_tty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 class _Progress:
-    """A single line that appears only after ``PROGRESS_AFTER`` seconds and is rewritten in place."""
+    """Progress that appears only after ``PROGRESS_AFTER`` seconds.
+
+    In a notebook (a display that is updated) or on a terminal (a ``\r``-rewritten line) it is
+    one line rewritten in place; when stderr is a file or a pipe, where ``\r`` would pile up,
+    it is a plain line at most every ``PLAIN_EVERY`` seconds, and the summary at the end."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -174,6 +187,7 @@ class _Progress:
         self.handle = None
         self.shown = False
         self.kernel = enabled and _in_kernel()
+        self.plain = enabled and not self.kernel and not _is_tty(sys.stderr)
 
     def _write(self, text: str) -> None:
         if self.kernel:
@@ -189,14 +203,24 @@ class _Progress:
 
     def update(self, text: str) -> None:
         now = time.perf_counter()
-        if not self.enabled or now - self.start < PROGRESS_AFTER or now - self.last < PROGRESS_EVERY:
+        every = PLAIN_EVERY if self.plain else PROGRESS_EVERY
+        if not self.enabled or now - self.start < PROGRESS_AFTER or now - self.last < every:
             return
         self.last = now
-        self._write(text)
+        if self.plain:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+        else:
+            self._write(text)
 
     def close(self, summary: str | None) -> None:
         """End the line: replace it by ``summary`` (or just end it, on an error)."""
         if not self.enabled:
+            return
+        if self.plain:
+            if summary is not None:
+                sys.stderr.write(summary + "\n")
+                sys.stderr.flush()
             return
         if summary is None:
             if self.shown and not self.kernel:
@@ -221,9 +245,20 @@ def _default_loss_fn(model) -> Callable:
                                   f"got model {type(model).__name__} without loss_and_grads")
 
     def loss_fn(batch):
+        if isinstance(batch, list):
+            raise ShapeError(f"batch: expected a tuple such as (x, y) or (x, y, mask), passed to "
+                             f"model.loss_and_grads(*batch), got a list of {len(batch)}; use tuple(batch)")
         out = model.loss_and_grads(*batch) if isinstance(batch, tuple) else model.loss_and_grads(batch)
         return out[0] if isinstance(out, tuple) else out
     return loss_fn
+
+
+def _as_number(name: str, value) -> float:
+    """A real number returned by a user's function, or an error naming that function."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.ndarray, np.generic)) or np.size(value) != 1:
+        what = "None (does it return its result?)" if value is None else f"{type(value).__name__} {value!r:.60}"
+        raise ShapeError(f"{name}: expected a function returning one number, got {what}")
+    return float(np.asarray(value).reshape(()))
 
 
 def _nonfinite(what: str, value, epoch: int, step: int, gstep: int, lr: float) -> NonFiniteError:
@@ -271,6 +306,11 @@ def fit(model, train_batches, *, optimizer: Optimizer, epochs: int, loss_fn: Cal
     check_option("progress", progress, (False, True))
     if early_stopping is not None and val_fn is None:
         raise HyperparameterError("early_stopping: expected a val_fn to monitor, got val_fn=None")
+    if isinstance(train_batches, tuple) and train_batches and all(isinstance(b, np.ndarray) for b in train_batches):
+        raise HyperparameterError(
+            f"train_batches: expected a list of batches or a function returning an epoch's batches, got a "
+            f"tuple of {len(train_batches)} arrays (one batch?); pass [(x, y)] or "
+            f"lambda: batches((x, y), batch_size, rng)")
     if callable(train_batches):
         get_batches = train_batches
     elif isinstance(train_batches, (list, tuple)) and len(train_batches) > 0:
@@ -296,7 +336,7 @@ def fit(model, train_batches, *, optimizer: Optimizer, epochs: int, loss_fn: Cal
                 if schedule is not None:
                     optimizer.lr = schedule(gstep)
                 try:
-                    loss = float(loss_fn(batch))
+                    loss = _as_number("loss_fn", loss_fn(batch))
                 except NonFiniteError as e:
                     raise _nonfinite("loss", f"a non-finite intermediate ({e})", epoch, step, gstep,
                                      optimizer.lr) from e
@@ -320,7 +360,7 @@ def fit(model, train_batches, *, optimizer: Optimizer, epochs: int, loss_fn: Cal
             line = f"epoch {epoch + 1}/{epochs}  train loss {hist.train_loss[-1]:.4g}"
             stop = False
             if val_fn is not None:
-                hist.val.append(float(val_fn()))
+                hist.val.append(_as_number("val_fn", val_fn()))
                 line += f"  val {hist.val[-1]:.4g}"
                 if early_stopping is not None:
                     stop = early_stopping.step(hist.val[-1], model.params)

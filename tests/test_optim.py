@@ -128,8 +128,8 @@ def test_clip_grad_value():
 
 
 @pytest.mark.parametrize("make, name", [
-    (lambda: SGD(lr=0.0), "lr"),
-    (lambda: SGD(lr=-0.1), "lr"),
+    (lambda: SGD(lr=-0.1), "lr"),              # lr = 0 is allowed (issue 10): a schedule may end there
+    (lambda: SGD(lr=float("inf")), "lr"),
     (lambda: SGD(lr=float("nan")), "lr"),
     (lambda: SGD(lr=0.1, momentum=1.0), "momentum"),
     (lambda: SGD(lr=0.1, momentum=-0.1), "momentum"),
@@ -150,7 +150,7 @@ def test_bad_hyperparameters(make, name):
 
 def test_bad_lr_assignment():
     opt = Adam(1e-3)
-    with pytest.raises(HyperparameterError, match="lr: expected a finite number > 0, got -1"):
+    with pytest.raises(HyperparameterError, match="lr: expected a finite number >= 0, got -1"):
         opt.lr = -1
 
 

@@ -1,4 +1,7 @@
 """fit, History, EarlyStopping (restores the best weights), the NaN guard, progress output."""
+import io
+import sys
+
 import numpy as np
 import pytest
 
@@ -148,15 +151,37 @@ def test_progress_quiet_for_short_runs(rng, capsys):
     assert capsys.readouterr() == ("", "")
 
 
-def test_progress_line_updates_in_place(rng, capsys, monkeypatch):
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_line_updates_in_place_on_a_terminal(rng, monkeypatch):
     monkeypatch.setattr(train, "PROGRESS_AFTER", 0.0)        # pretend the run is long
     monkeypatch.setattr(train, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(sys, "stderr", _Terminal())
     X, y = _data(rng)
     hist = fit(Linear(3, rng), [(X, y)], optimizer=Adam(0.01), epochs=4, progress=True)
-    err = capsys.readouterr().err
+    err = sys.stderr.getvalue()
     assert err.count("\n") == 1 and err.endswith("\n")       # one line, rewritten with \r
     assert err.count("\repoch ") == 8                         # a step update and an epoch update each
     assert err.rstrip().endswith(hist.summary())
+
+
+def test_progress_is_plain_lines_when_piped(rng, capsys, monkeypatch):
+    """stderr to a file or pipe (capsys is not a TTY): no \r, one plain line at most every PLAIN_EVERY s."""
+    monkeypatch.setattr(train, "PROGRESS_AFTER", 0.0)
+    monkeypatch.setattr(train, "PLAIN_EVERY", 0.0, raising=False)
+    X, y = _data(rng)
+    hist = fit(Linear(3, rng), [(X, y)], optimizer=Adam(0.01), epochs=4, progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = err.splitlines()
+    assert len(lines) == 8 + 1 and lines[-1] == hist.summary()
+    assert [ln.split()[1] for ln in lines if "train loss" in ln and ln.startswith("epoch")] == ["1/4", "2/4", "3/4", "4/4"]
+    monkeypatch.setattr(train, "PLAIN_EVERY", 3600.0)           # a long interval: only the first line and the summary
+    hist = fit(Linear(3, rng), [(X, y)], optimizer=Adam(0.01), epochs=4, progress=True)
+    assert len(capsys.readouterr().err.splitlines()) == 2
 
 
 def test_log_every_prints_epoch_lines(rng, capsys):
