@@ -328,9 +328,11 @@ class LSTM(Module):
 
     ``forward(x (T, B, D), state0=(h0, c0) or None, mask (T, B) or None)``
     returns ``hs (T, B, H)``, the final state ``(h, c)`` and an ``LSTMCache``
-    (``cache.i, .f, .g, .o, .c, .h`` are (T, B, H));
+    (``cache.i, .f, .g, .o, .c, .h`` are (T, B, H)); ``hs`` and the state are the
+    caller's own arrays (editing them does not touch the cache);
     ``backward(dhs, cache, dstate=(dh_T, dc_T) or None)`` returns
-    ``(dx, (dh0, dc0))`` and overwrites ``grads``.
+    ``(dx, (dh0, dc0))`` and writes fresh gradient arrays into ``grads``, which stays
+    the same dict for the layer's life.
     """
 
     def __init__(self, input_size, hidden_size, forget_bias=1.0, rng=0, dtype=np.float32):
