@@ -18,7 +18,7 @@ number is the **median** of ``--repeats`` rounds: a busy moment of the machine
 then slows both sides alike instead of one whole column.
 
 The split: ``products_ms`` is the time of the matrix products rnn_core's layer
-does (``PRODUCTS``: the same shapes and layouts, replayed alone); ``other_ms`` =
+does (``products()``: the same shapes and layouts, replayed alone); ``other_ms`` =
 ``rnn_core_ms - products_ms`` is everything else (elementwise gate work, numpy
 call overhead, allocations). The floor: one (32x128)@(128x512) float32 product
 (numpy and ``torch.mm``), ``np.exp``/``np.tanh`` over a (32, 512) block, a multiply.

@@ -198,62 +198,78 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, mask=None):
     return hs, (h[-1].copy(), c[-1].copy()), cache
 
 
+def _backward_factors(gates, c_prev, tanh_c, dA, K):
+    """The factors of the backward that do not depend on the incoming gradients, for a
+    block of steps, in place (no temporaries): gates (S, B, 4H), c_prev and tanh_c (S, B, H) ->
+
+        dA = [g⊙i(1-i) | c_{t-1}⊙f(1-f) | i⊙(1-g²) | tanh(c_t)⊙o(1-o)]     (S, B, 4H)
+        K  = o ⊙ (1 - tanh²(c_t))                                            (S, B, H)
+    """
+    H = K.shape[-1]
+    i, f, g, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
+    dA_i, dA_f, dA_g, dA_o = (dA[..., k * H:(k + 1) * H] for k in range(4))
+    np.subtract(1.0, gates, out=dA)                                 # [1-i | 1-f | · | 1-o]
+    dA *= gates                                                     # [i(1-i) | f(1-f) | · | o(1-o)]
+    dA_i *= g
+    dA_f *= c_prev
+    np.multiply(g, g, out=dA_g)
+    np.subtract(1.0, dA_g, out=dA_g)
+    dA_g *= i
+    dA_o *= tanh_c
+    np.multiply(tanh_c, tanh_c, out=K)
+    np.subtract(1.0, K, out=K)
+    K *= o
+
+
+_BLOCK_BYTES = 1 << 18      # a block of steps whose factors stay in the processor's cache (256 KiB)
+
+
 def lstm_backward(dhs, cache: LSTMCache, dh_T=None, dc_T=None):
     """BPTT through ``lstm_forward``.
 
     Inputs: dhs (T, B, H); dh_T, dc_T (B, H) gradients of the final state (None = zeros).
     Returns: dx (T, B, D), dh0 (B, H), dc0 (B, H), dW_x (D, 4H), dW_h (H, 4H), db (4H,).
 
-    Speed: every factor of ``lstm_step_backward`` that does not depend on the
-    incoming gradients is computed for all T steps at once before the loop,
-    in place in preallocated arrays (no temporaries),
-
-        dA = [g⊙i(1-i) | c_{t-1}⊙f(1-f) | i⊙(1-g²) | tanh(c_t)⊙o(1-o)]     (T, B, 4H)
-        K  = o ⊙ (1 - tanh²(c_t))                                            (T, B, H)
-
-    so the loop only multiplies them by dc (first three blocks) and dh (last block);
+    Speed: every factor of ``lstm_step_backward`` that does not depend on the incoming
+    gradients (``_backward_factors``: dA and K) is computed for a whole block of steps at
+    once, just before the loop reaches them (a block is as many steps as fit in about
+    256 KiB, so the loop reads them from the cache; all T steps at once for small B·H).
+    The loop then only multiplies them by dc (first three gate blocks) and dh (the last);
     the weight gradients are one product each after the loop.
     """
     x, gates, c_all, tanh_c, h_all, mask, W_x, W_h = cache
     T, B, D = x.shape
     H = h_all.shape[2]
-    i, f, g, o = cache.i, cache.f, cache.g, cache.o                # (T, B, H) views
+    f = cache.f                                                     # (T, B, H) view
     dA = np.empty_like(gates)                                       # (T, B, 4H)
-    np.subtract(1.0, gates, out=dA)                                 # [1-i | 1-f | · | 1-o]
-    dA *= gates                                                     # [i(1-i) | f(1-f) | · | o(1-o)]
-    dA_i, dA_f, dA_g, dA_o = (dA[..., k * H:(k + 1) * H] for k in range(4))
-    dA_i *= g
-    dA_f *= c_all[:-1]                                              # c_{t-1}
-    np.multiply(g, g, out=dA_g)
-    np.subtract(1.0, dA_g, out=dA_g)
-    dA_g *= i
-    dA_o *= tanh_c
-    K = np.multiply(tanh_c, tanh_c)                                 # (T, B, H)
-    np.subtract(1.0, K, out=K)
-    K *= o
+    K = np.empty_like(tanh_c)                                       # (T, B, H)
     dA4 = dA.reshape(T, B, 4, H)                                    # gate blocks as an axis
     W_hT = np.ascontiguousarray(W_h.T)                              # (4H, H), contiguous is faster in the loop
     dt = dA.dtype
     dh_next = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dtype=dt)   # own buffers,
     dc_next = np.zeros((B, H), dt) if dc_T is None else np.array(dc_T, dtype=dt)   # written in place
     dh, dc = np.empty((B, H), dt), np.empty((B, H), dt)
-    for t in range(T - 1, -1, -1):
-        np.add(dhs[t], dh_next, out=dh)                             # dh = ∂L/∂h_t
-        np.multiply(dh, K[t], out=dc)
-        dc += dc_next                                               # dc = ∂L/∂c_t
-        if mask is not None:
-            m = mask[t][:, None]                                    # (B, 1)
-            carry_h = np.where(m, 0.0, dh_next)                     # masked rows pass the gradient through
-            carry_c = np.where(m, 0.0, dc_next)
-            dh *= m
-            dc *= m
-        dA4[t, :, :3] *= dc[:, None, :]                             # da_i, da_f, da_g
-        dA4[t, :, 3] *= dh                                          # da_o
-        np.multiply(dc, f[t], out=dc_next)                          # the constant error carousel
-        np.matmul(dA[t], W_hT, out=dh_next)                         # (B, H)
-        if mask is not None:
-            dh_next += carry_h
-            dc_next += carry_c
+    steps = max(1, _BLOCK_BYTES // (B * 4 * H * dA.itemsize))       # steps per block
+    for stop in range(T, 0, -steps):
+        s = slice(max(stop - steps, 0), stop)
+        _backward_factors(gates[s], c_all[s], tanh_c[s], dA[s], K[s])   # c_all[t] = c_{t-1}
+        for t in range(stop - 1, s.start - 1, -1):
+            np.add(dhs[t], dh_next, out=dh)                         # dh = ∂L/∂h_t
+            np.multiply(dh, K[t], out=dc)
+            dc += dc_next                                           # dc = ∂L/∂c_t
+            if mask is not None:
+                m = mask[t][:, None]                                # (B, 1)
+                carry_h = np.where(m, 0.0, dh_next)                 # masked rows pass the gradient through
+                carry_c = np.where(m, 0.0, dc_next)
+                dh *= m
+                dc *= m
+            dA4[t, :, :3] *= dc[:, None, :]                         # da_i, da_f, da_g
+            dA4[t, :, 3] *= dh                                      # da_o
+            np.multiply(dc, f[t], out=dc_next)                      # the constant error carousel
+            np.matmul(dA[t], W_hT, out=dh_next)                     # (B, H)
+            if mask is not None:
+                dh_next += carry_h
+                dc_next += carry_c
     dA2 = dA.reshape(T * B, 4 * H)                                  # (T·B, 4H)
     dx = (dA2 @ W_x.T).reshape(T, B, D)                             # (T, B, D)
     dW_x = x.reshape(T * B, D).T @ dA2                              # (D, 4H)
@@ -313,9 +329,11 @@ class LSTM(Module):
 
     ``forward(x (T, B, D), state0=(h0, c0) or None, mask (T, B) or None)``
     returns ``hs (T, B, H)``, the final state ``(h, c)`` and an ``LSTMCache``
-    (``cache.i, .f, .g, .o, .c, .h`` are (T, B, H));
+    (``cache.i, .f, .g, .o, .c, .h`` are (T, B, H)); ``hs`` and the state are the
+    caller's own arrays (editing them does not touch the cache);
     ``backward(dhs, cache, dstate=(dh_T, dc_T) or None)`` returns
-    ``(dx, (dh0, dc0))`` and overwrites ``grads``.
+    ``(dx, (dh0, dc0))`` and writes fresh gradient arrays into ``grads``, which stays
+    the same dict for the layer's life.
     """
 
     def __init__(self, input_size, hidden_size, forget_bias=1.0, rng=0, dtype=np.float32):
