@@ -7,13 +7,14 @@ import pytest
 import rnn_core
 from rnn_core import HyperparameterError, Seq2Seq, SequenceError, ShapeError, gradcheck
 from rnn_core.dates import FORMATS, DateVocab, random_dates
+from richardson import richardson_gradcheck
 
 V_SRC, V_TGT = 7, 8          # target ids: 0 <pad>, 1 <s>, 2 </s>, 3..7 tokens
 
 
 def make(cell, attention, bidirectional, rng, E=3, H=2):
     """A float64 model with every parameter random and non-zero. The attention parameters get a larger
-    scale (1.5) so the scores vary across source steps (see test_gradients)."""
+    scale (1.5) so the scores vary across source steps (see tests/richardson.py)."""
     m = Seq2Seq(V_SRC, V_TGT, E, H, cell=cell, attention=attention, bidirectional=bidirectional,
                 attention_size=3, rng=rng, dtype=np.float64)
     for k, p in m.params.items():
@@ -41,12 +42,8 @@ CONFIGS = [("gru", "additive", True), ("lstm", "additive", False), ("rnn", "addi
 @pytest.mark.parametrize("cell, attention, bidirectional", CONFIGS)
 def test_gradients(rng, cell, attention, bidirectional):
     """Every parameter of the model, elementwise, relative error < 1e-7.
-
-    Measurement: L = Σ R ⊙ logits over the real target steps (R random). The step is h = 3e-5:
-    the gradient of the additive score's W_q and b is small next to L (a query change that shifts
-    every score equally cancels in the softmax), so at h = 1e-6 its central difference is dominated
-    by round-off (error ∝ 1/h, measured ~1e-7 for an LSTM decoder); at 3e-5 round-off is 30 times
-    smaller and the O(h²) truncation error is still ~1e-10. The threshold stays 1e-7."""
+    Measurement: L = Σ R ⊙ logits over the real target steps (R random), with Richardson-
+    extrapolated central differences (tests/richardson.py explains why)."""
     m = make(cell, attention, bidirectional, rng)
     src, tgt = batch(rng)
     R = rng.standard_normal((tgt.shape[0] - 1, tgt.shape[1], V_TGT)) * (tgt[1:] != 0)[:, :, None]
@@ -58,9 +55,11 @@ def test_gradients(rng, cell, attention, bidirectional):
     m.backward(R, cache)
     grads = {k: g.copy() for k, g in m.grads.items()}
     assert set(grads) == set(m.params)
-    res = gradcheck(f, m.params, grads, h=3e-5)
-    print(f"{cell}/{attention}/{'bi' if bidirectional else 'uni'}: max relative error {res.max_error:.1e}")
-    assert res.max_error < 1e-7, res
+    errors = richardson_gradcheck(f, m.params, grads)
+    worst = max(errors, key=errors.get)
+    print(f"{cell}/{attention}/{'bi' if bidirectional else 'uni'}: max relative error "
+          f"{errors[worst]:.1e} ({worst})")
+    assert errors[worst] < 1e-7, errors
 
 
 def test_loss_and_grads_is_masked_cross_entropy(rng):
@@ -75,6 +74,7 @@ def test_loss_and_grads_is_masked_cross_entropy(rng):
     assert abs(loss - nll[y != 0].mean()) < 1e-12
     grads = {k: g.copy() for k, g in m.grads.items()}
     res = gradcheck(lambda: m.loss(src, tgt), m.params, grads, h=3e-5, mode="directional", n_directions=6, rng=rng)
+    print(f"cross-entropy, 6 random directions: {res}")
     assert res.max_error < 1e-7, res
 
 
