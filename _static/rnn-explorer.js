@@ -99,7 +99,9 @@
       this.heatBox = el("div", {class: "rnn-explorer-figure"}, figs);
       this.readout = el("p", {class: "rnn-explorer-readout"}, root);
       this.width = 0;
-      new ResizeObserver(() => { if (figs.clientWidth !== this.width) this.draw(); }).observe(figs);
+      new ResizeObserver(() => requestAnimationFrame(() => {     // redraw at the new width, after layout
+        if (figs.clientWidth !== this.width) this.draw();
+      })).observe(figs);
       this.figs = figs;
       this.draw();
     }
