@@ -99,7 +99,9 @@
       this.heatBox = el("div", {class: "rnn-explorer-figure"}, figs);
       this.readout = el("p", {class: "rnn-explorer-readout"}, root);
       this.width = 0;
-      new ResizeObserver(() => { if (figs.clientWidth !== this.width) this.draw(); }).observe(figs);
+      new ResizeObserver(() => requestAnimationFrame(() => {     // redraw at the new width, after layout
+        if (figs.clientWidth !== this.width) this.draw();
+      })).observe(figs);
       this.figs = figs;
       this.draw();
     }
@@ -182,9 +184,9 @@
         '<span><i class="rnn-explorer-key jac"></i>‖∂h<sub>T</sub>/∂h<sub>t</sub>‖<sub>2</sub></span>' +
         (run.b !== null ? '<span><i class="rnn-explorer-key bound"></i>bound (γ σ<sub>max</sub>)<sup>T−t</sup>, γ = 1</span>'
                         : '<span class="rnn-explorer-nobound">(no Pascanu bound for gated cells)</span>');
-      const last = run.g[T], lastJ = run.j[T];
-      this.readout.innerHTML = `At T − t = ${T} (the first step): ‖∂L/∂h<sub>0</sub>‖ = <b>${sci(last)}</b>, ` +
-        `‖∂h<sub>T</sub>/∂h<sub>0</sub>‖<sub>2</sub> = <b>${sci(lastJ)}</b>` +
+      const last = run.g[T], lastJ = run.j[T];     // stored as 1000·log10(value)
+      this.readout.innerHTML = `At T − t = ${T} (the first step): ‖∂L/∂h<sub>0</sub>‖ = <b>${sci(last === null ? null : last / 1000)}</b>, ` +
+        `‖∂h<sub>T</sub>/∂h<sub>0</sub>‖<sub>2</sub> = <b>${sci(lastJ === null ? null : lastJ / 1000)}</b>` +
         (run.b !== null ? `, bound = <b>${sci(run.b / 1000)}</b>` : "") +
         `; σ<sub>max</sub>(W<sub>h</sub>) = <b>${sigma.toFixed(2)}</b>; ` +
         `${(100 * run.s).toFixed(0)} % of the hidden states have |h| &gt; 0.99.`;
@@ -193,8 +195,8 @@
     drawHidden(hidden, run, s) {
       const [vmax, codes] = hidden, Hn = store.grid.fixed.H, T = s.T;
       const alphabet = store.grid.alphabet, colors = store.grid.colors;
-      const W = Math.max(280, this.heatBox.clientWidth), H = W < 500 ? 230 : 260;
-      const m = {l: 58, r: 14, t: 30, b: 64};
+      const W = Math.max(280, this.heatBox.clientWidth), narrow = W < 500, H = narrow ? 270 : 280;
+      const m = {l: 58, r: 14, t: narrow ? 48 : 30, b: 84};
       const box = this.heatBox; box.innerHTML = "";
       // one pixel per (time step, unit) on a canvas, shown scaled in the SVG
       const canvas = document.createElement("canvas");
@@ -220,17 +222,19 @@
       text(svg, (px0 + px1) / 2, py0 + 32, "time step t", {"text-anchor": "middle", class: "rnn-explorer-label"});
       text(svg, 14, (py0 + py1) / 2, "hidden unit",
            {"text-anchor": "middle", class: "rnn-explorer-label", transform: `rotate(-90 14 ${(py0 + py1) / 2})`});
-      text(svg, px0, 18, `Hidden states, one sequence: ${(100 * run.s).toFixed(0)} % with |h| > 0.99`,
-           {class: "rnn-explorer-title"});
+      const saturated = `${(100 * run.s).toFixed(0)} % with |h| > 0.99`;   // two lines on a phone
+      text(svg, px0, 18, "Hidden states, one sequence" + (narrow ? "" : ": "), {class: "rnn-explorer-title"})
+        .appendChild(svgEl("tspan", narrow ? {x: px0, dy: 18} : {})).textContent = saturated;
       // colour bar under the axis title: -vmax .. vmax
-      const cb = {x: px0 + (px1 - px0) * 0.25, w: (px1 - px0) * 0.5, y: H - 20, h: 9};
+      const cb = {x: px0 + (px1 - px0) * 0.25, w: (px1 - px0) * 0.5, y: H - 30, h: 10};
       const grad = svgEl("linearGradient", {id: this.id + "-cb"}, svgEl("defs", {}, svg));
       colors.forEach((c, q) => svgEl("stop", {offset: q / (colors.length - 1), "stop-color": c}, grad));
-      svgEl("rect", {x: cb.x, y: cb.y, width: cb.w, height: cb.h, fill: `url(#${this.id}-cb)`, class: "rnn-explorer-frame-thin"}, svg);
+      svgEl("rect", {x: cb.x, y: cb.y, width: cb.w, height: cb.h, fill: `url(#${this.id}-cb)`,
+                     class: "rnn-explorer-colorbar"}, svg);
       const v = Number(vmax.toPrecision(3));
-      text(svg, cb.x - 6, cb.y + 9, "h = " + (-v), {"text-anchor": "end", class: "rnn-explorer-tick"});
-      text(svg, cb.x + cb.w / 2, cb.y - 3, "0", {"text-anchor": "middle", class: "rnn-explorer-tick"});
-      text(svg, cb.x + cb.w + 6, cb.y + 9, String(v), {class: "rnn-explorer-tick"});
+      text(svg, cb.x - 6, cb.y + 10, "h = " + (-v), {"text-anchor": "end", class: "rnn-explorer-tick"});
+      text(svg, cb.x + cb.w / 2, cb.y + cb.h + 15, "0", {"text-anchor": "middle", class: "rnn-explorer-tick"});
+      text(svg, cb.x + cb.w + 6, cb.y + 10, String(v), {class: "rnn-explorer-tick"});
     }
   }
 

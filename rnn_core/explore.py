@@ -20,8 +20,11 @@ Three ways to look at it:
 
 * ``plot_explorer(explore(...))``: one figure;
 * ``explorer_widget()``: the **live** version, sliders and dropdowns (needs a Python kernel);
-* ``radius_animation(...)`` / ``cell_length_grid(...)``: the **static twins** for the online
-  book, an animation with a slider that works in plain HTML, and small multiples.
+* ``radius_animation(...)`` / ``cell_length_grid(...)``: **static twins**, an animation with a
+  slider that works in plain HTML, and small multiples.
+
+The online book's **kernel-free explorer**, with all the live widget's controls, is
+``rnn_core.explore_static``: ``explore`` computed over a grid of settings at build time.
 """
 from __future__ import annotations
 

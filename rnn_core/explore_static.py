@@ -13,6 +13,10 @@ simulated in the browser. Three pieces:
 * ``setup(app)``: the Sphinx extension (listed in ``_config.yml``) that writes the chunks to
   ``_build/html/_static/rnn-explorer/`` after the build, unless they are up to date.
 
+Why a small hand-written viewer and not Vega-Lite (Altair): inlined, Vega-Lite costs about
+0.9 MB of JavaScript per page, and its data must be inlined too (the grid is about 5 MB),
+while this viewer is about 15 kB and loads one ~0.2 MB chunk per cell/init/forget bias shown.
+
 Encoding (see ``encode_curve`` and ``encode_hidden``): curves are stored as
 ``round(1000 · log10(value))`` (0.1 % relative precision, far below a pixel on a log axis;
 ``None`` for an exact zero); the hidden states of the longest sequence (the shorter ones are
@@ -22,6 +26,7 @@ its first ``T`` steps: ``make_problem`` draws the inputs first) as one character
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from pathlib import Path
 
@@ -47,8 +52,8 @@ FIXED = dict(H=32, D=8, B=4, seed=0)                            # as the live wi
 LEVELS = 61                                                      # hidden-state colour levels
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[:LEVELS]
 ASSET_DIR = "rnn-explorer"                                       # under _build/html/_static/
-SOURCES = ("explore.py", "explore_static.py", "diagnostics.py", "rnn.py", "lstm.py", "gru.py", "init.py",
-           "activations.py", "module.py")                        # the modules the numbers come from
+SOURCES = ("explore.py", "diagnostics.py", "rnn.py", "lstm.py", "gru.py", "init.py", "activations.py",
+           "module.py")                                          # the modules the numbers come from
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -135,8 +140,10 @@ def _all_chunks(grid):
 
 
 def _fingerprint(grid, fixed) -> str:
-    """Changes when the grid or any rnn_core source the numbers come from changes."""
-    sha = hashlib.sha256(json.dumps([grid, fixed, np.__version__], sort_keys=True).encode())
+    """Changes when the grid, the encoding or any rnn_core source the numbers come from changes."""
+    sha = hashlib.sha256(json.dumps([grid, fixed, np.__version__, ALPHABET], sort_keys=True).encode())
+    for f in (grid_chunk, encode_curve, encode_hidden, level_colors):   # this module: only what makes data
+        sha.update(inspect.getsource(f).encode())
     for name in SOURCES:
         sha.update((Path(__file__).parent / name).read_bytes())
     return sha.hexdigest()[:16]
@@ -190,11 +197,16 @@ def explorer(cell="rnn-tanh", init="orthogonal", radius=1.0, T=100, forget_bias=
 # ----------------------------------------------------------------------------- Sphinx extension
 
 def _write_after_build(app, exception):
-    if exception is None and app.builder.format == "html":
-        from sphinx.util import logging
-        out = Path(app.outdir) / "_static" / ASSET_DIR
-        if write_assets(out):
-            logging.getLogger(__name__).info(f"rnn_core.explore_static: wrote the explorer's data to {out}")
+    """After an HTML build whose pages hold an explorer (``make page`` of another page: none)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    if not any('class="rnn-explorer"' in p.read_text(encoding="utf-8") for p in outdir.rglob("*.html")):
+        return
+    from sphinx.util import logging
+    out = outdir / "_static" / ASSET_DIR
+    if write_assets(out):
+        logging.getLogger(__name__).info(f"rnn_core.explore_static: wrote the explorer's data to {out}")
 
 
 def _drop_widget_state(app, pagename, *args):
