@@ -100,6 +100,11 @@ class Diagram:
         return f"Diagram({self.alt!r})"
 
 
+def plain(text) -> str:
+    """Mathtext made readable for alt text: ``"$x_{1}$"`` -> ``"x_1"``."""
+    return re.sub(r"[${}\\]", "", str(text))
+
+
 def new_figure(width, height):
     """A white figure (not registered with pyplot, so a notebook shows it only when asked)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
