@@ -127,6 +127,8 @@ def test_grad_style_is_monotone_and_clipped():
 def test_bptt_zero_norm_draws_no_arrow_and_checks_its_input():
     d = diagrams.bptt({"x": [1.0, 0.5, 0.0]})
     assert "grad:x:3" not in d.artists and "grad:x:2" in d.artists
+    d = diagrams.bptt({"y": [0.0, 0.0]}, direct={"y": [1.0, 2.0]})   # only the outputs' gradients
+    assert set(d.artists) == {"direct:y:1", "direct:y:2"}
     with pytest.raises(ShapeError, match="flows"):
         diagrams.bptt({"a": np.ones(4), "b": np.ones(5)})
     with pytest.raises(HyperparameterError, match="flows"):

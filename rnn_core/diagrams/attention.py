@@ -84,11 +84,11 @@ def attention(tokens, scores, weights, title="Attention over the encoder states"
     ax.text(ctx[0], ctx[1] + 0.05, "context $= \\sum_t \\alpha_t h_t$", fontsize=S.FONT, ha="center", va="center",
             zorder=5, bbox=dict(boxstyle="round,pad=0.3", facecolor=S.PAPER, edgecolor=ATTN, lw=1.6))
     top = int(np.argmax(a))
-    alt = (f"{title}: {T} encoder states h_1 to h_{T} over the tokens {', '.join(map(str, tokens))}. The query "
+    alt = (f"{title}: {T} encoder states h_1 to h_{T} over the tokens {', '.join(map(S.plain, tokens))}. The query "
            f"is compared with every state to give a score e_t, a softmax turns the scores into weights "
            f"alpha_t, and lines from the states to the context vector are as wide as their weights. The "
-           f"largest weight, {a[top]:.2f}, goes to h_{top + 1} ('{tokens[top]}'); the smallest non-zero weight "
-           f"is {a[a > 0].min():.2f}.")
+           f"largest weight, {a[top]:.2f}, goes to h_{top + 1} ('{S.plain(tokens[top])}'); the smallest non-zero "
+           f"weight is {a[a > 0].min():.2f}.")
     return S.Diagram(fig, alt, artists)
 
 
@@ -153,9 +153,10 @@ def encoder_decoder(source, target, weights=None, step=None,
     a = A[step]
     top = int(np.argmax(a))
     alt = (f"{title}: an encoder chain of states h_1 to h_{S_len} reads the source tokens "
-           f"{', '.join(map(str, source))}; its last state starts a decoder chain s_1 to s_{T_len} that writes "
-           f"{', '.join(map(str, target))}, each output fed back as the next input. For decoder step "
-           f"{step + 1} ('{target[step]}'), lines from every encoder state to its context vector are as wide as "
+           f"{', '.join(map(S.plain, source))}; its last state starts a decoder chain s_1 to s_{T_len} that writes "
+           f"{', '.join(map(S.plain, target))}, each output fed back as the next input. For decoder step "
+           f"{step + 1} ('{S.plain(target[step])}'), lines from every encoder state to its context vector are as "
+           "wide as "
            + ("the attention weights (drawn equal: no weights were given)." if weights is None else
-              f"the attention weights; the largest, {a[top]:.2f}, goes to h_{top + 1} ('{source[top]}')."))
+              f"the attention weights; the largest, {a[top]:.2f}, goes to h_{top + 1} ('{S.plain(source[top])}')."))
     return S.Diagram(fig, alt, artists)

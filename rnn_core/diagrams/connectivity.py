@@ -103,7 +103,8 @@ def connectivity(text, norms, next_char, probs=None, decades=3.0, cols=44,
                 continue
             color = cmap(0.05 + 0.95 * shade[t])
             artists[f"char:{name}:{t + 1}"] = ax.add_patch(
-                Rectangle((x + 0.04, y - 0.42), 0.92, 0.84, facecolor=color, edgecolor="none", gid=f"char:{name}:{t + 1}"))
+                Rectangle((x + 0.04, y - 0.42), 0.92, 0.84, facecolor=color, edgecolor="none",
+                          gid=f"char:{name}:{t + 1}"))
             ax.text(x + 0.5, y, _show(text[t]), fontsize=S.SMALL + 1, ha="center", va="center", family="monospace",
                     color=S.PAPER if shade[t] > 0.6 else S.INK)
     from matplotlib.cm import ScalarMappable

@@ -105,7 +105,7 @@ def _fmt(v):
 
 
 def bptt(flows, direct=None, node_values=None, title="Backpropagation through time", lo_hi=None,
-         value_label="‖∂L/∂h_t‖"):
+         value_label="$\\Vert\\partial L/\\partial h_t\\Vert$"):
     """The unrolled chain ``h_1 … h_T`` with the gradient flowing back, one row per network.
 
     flows:  dict ``label -> (T,)``: ``flows[t-1]`` is the norm of the gradient that arrives at
@@ -163,14 +163,13 @@ def bptt(flows, direct=None, node_values=None, title="Backpropagation through ti
         # backward: one red arrow into every h_t, from h_{t+1} (or from L)
         for t in t_all:
             v = float(flows[name][t - 1])
-            if v <= 0:
-                continue
-            lw, color = S.grad_style(v, lo, hi)
-            start = t + 1 - (-0.08 if compact and t < T else 0.3)      # compact: segments overlap a little
-            end = t + (0.02 if compact else 0.3)
-            artists[f"grad:{name}:{t}"] = S.wire(ax, [(start, -0.32), (end, -0.32)], color=color, lw=lw,
-                                                 arrow=not compact or t == 1, zorder=3,
-                                                 gid=f"grad:{name}:{t}")
+            if v > 0:
+                lw, color = S.grad_style(v, lo, hi)
+                start = t + 1 - (-0.08 if compact and t < T else 0.3)      # compact: segments overlap a little
+                end = t + (0.02 if compact else 0.3)
+                artists[f"grad:{name}:{t}"] = S.wire(ax, [(start, -0.32), (end, -0.32)], color=color, lw=lw,
+                                                     arrow=not compact or t == 1, zorder=3,
+                                                     gid=f"grad:{name}:{t}")
             if direct is not None and direct[name][t - 1] > 0:
                 lw, color = S.grad_style(float(direct[name][t - 1]), lo, hi)
                 ax.text(t, 1.55, f"$y_{{{t}}}$", fontsize=S.SMALL + 1, ha="center", va="center")
@@ -186,20 +185,22 @@ def bptt(flows, direct=None, node_values=None, title="Backpropagation through ti
     S.grad_colorbar(fig, lo, hi, (0.30, 0.55 / height, 0.40, 0.13 / height), "arrow: " + value_label
                     + " (log scale)")
     alt = (f"{title}: the unrolled network h_1 to h_{T} drawn as a chain, with red arrows carrying the "
-           f"gradient backward from the loss L; arrow width and colour follow the measured norm on a log "
+           f"gradient backward; arrow width and colour follow the measured norm on a log "
            f"scale from {_fmt(lo)} to {_fmt(hi)}. ")
     for name in labels:
         f = flows[name]
-        first, last = f[np.nonzero(f)[0][0]], f[np.nonzero(f)[0][-1]]
-        alt += (f"{name or 'The network'}: the gradient arriving at h_{int(np.nonzero(f)[0][-1]) + 1} has norm "
-                f"{_fmt(last)}, the one arriving at h_{int(np.nonzero(f)[0][0]) + 1} has norm {_fmt(first)}. ")
+        drawn = np.nonzero(f)[0]                  # steps with an arrow from the right
+        if drawn.size:
+            first, last = drawn[0], drawn[-1]
+            alt += (f"{name or 'From step to step'}: the gradient arriving at h_{last + 1} has norm "
+                    f"{_fmt(f[last])}, the one arriving at h_{first + 1} has norm {_fmt(f[first])}. ")
     if direct is not None:
         alt += "Arrows from above bring the gradient of each step's own output y_t. "
     return S.Diagram(fig, alt, artists)
 
 
 def bptt_animation(flows, direct=None, node_values=None, title="Backpropagation through time",
-                   max_frames=26, value_label="‖∂L/∂h_t‖"):
+                   max_frames=26, value_label="$\\Vert\\partial L/\\partial h_t\\Vert$"):
     """``bptt`` as an animation: frame k shows the gradient after k steps back from ``L``.
 
     Arrows not reached yet are drawn pale and dotted. Returns ``(anim, alt)``: a

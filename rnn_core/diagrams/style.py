@@ -100,6 +100,11 @@ class Diagram:
         return f"Diagram({self.alt!r})"
 
 
+def plain(text) -> str:
+    """Mathtext made readable for alt text: ``"$x_{1}$"`` -> ``"x_1"``."""
+    return re.sub(r"[${}\\]", "", str(text))
+
+
 def new_figure(width, height):
     """A white figure (not registered with pyplot, so a notebook shows it only when asked)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -239,7 +244,7 @@ def grad_style(norm, lo, hi, min_lw=0.6, max_lw=8.0):
     return min_lw + (max_lw - min_lw) * s, colormaps[GRAD_CMAP](0.25 + 0.75 * s)
 
 
-def grad_colorbar(fig, lo, hi, rect, label_text="‖∂L/∂h_t‖ (log scale)"):
+def grad_colorbar(fig, lo, hi, rect, label_text="$\\Vert\\partial L/\\partial h_t\\Vert$ (log scale)"):
     """A horizontal colour bar for the gradient arrows' colour scale."""
     from matplotlib import colormaps
     from matplotlib.cm import ScalarMappable
@@ -283,15 +288,17 @@ def legend(width=MAX_WIDTH):
     label(ax, (10.4, 2.9), "a vector,\nflowing forward", ha="left", fontsize=SMALL)
     carousel(ax, [(0.3, 1.0), (1.6, 1.0)])
     label(ax, (1.8, 1.0), "cell-state path", ha="left", fontsize=SMALL)
-    x = 5.0
-    for k, gate in enumerate("ifgo"):
-        layer_box(ax, (x + 0.75 * k, 1.0), f"${gate}$", gate, w=0.6, h=0.6, fontsize=SMALL)
-    label(ax, (x + 3.05, 1.0), "gates", ha="left", fontsize=SMALL)
-    lw, c = grad_style(1.0, 1e-3, 1.0)
-    wire(ax, [(10.2, 1.0), (9.0, 1.0)], color=c, lw=lw)
-    label(ax, (10.4, 1.0), "gradient, flowing\nbackward (width ∝ log)", ha="left", fontsize=SMALL)
+    x = 4.45
+    for k, gate in enumerate("ifgorz"):
+        layer_box(ax, (x + 0.68 * k, 1.0), f"${gate}$", gate, w=0.56, h=0.6, fontsize=SMALL)
+    label(ax, (x + 3.9, 1.0), "gates", ha="left", fontsize=SMALL)
+    for k, norm in enumerate((1e-3, 1.0)):
+        lw, c = grad_style(norm, 1e-3, 1.0)
+        wire(ax, [(10.2, 0.7 + 0.6 * k), (9.1, 0.7 + 0.6 * k)], color=c, lw=lw)
+    label(ax, (10.4, 1.0), "gradient, backward:\nwider, darker = larger", ha="left", fontsize=SMALL)
     alt = ("Legend of the book's diagrams: a coloured rectangle is a learned layer whose colour names "
-           "its gate (input i blue, forget f vermillion, candidate g green, output o purple); a circle is "
+           "its gate (input i blue, forget f vermillion, candidate g green, output o purple, reset r orange, "
+           "update z sky blue); a circle is "
            "an elementwise operation; a grey arrow is a vector flowing forward; a thick black line on a "
            "yellow band is the cell-state path; a red arrow is a gradient flowing backward, wider and "
            "darker when its norm is larger.")
