@@ -35,9 +35,9 @@ from . import diagnostics, viz, explore
 from . import diagrams
 from .diagnostics import hidden_state_gradients, jacobian_product_norms
 from .explore import explorer_widget
-
-__version__ = "0.1.0"
 from .bidirectional import Bidirectional
 from .stacked import Stacked
 from .seq2seq import Seq2Seq, SequenceError
 from . import dates
+
+__version__ = "0.1.0"
