@@ -343,19 +343,39 @@ class Seq2Seq(Module):
 
     # ------------------------------------------------------------------ training and inference
 
-    def loss_and_grads(self, src, tgt) -> float:
-        """Mean cross-entropy per real target token (teacher forcing); fills ``grads``."""
-        logits, cache = self.forward(src, tgt)
-        y = tgt[1:]                                                         # (T, B) the tokens to predict
-        loss, dlogits = softmax_cross_entropy(logits, y, mask=y != self.pad_id)
+    def _source_mask(self, x, mask):
+        """The source mask is read from the padding (x != pad_id); a ``mask`` given must agree."""
+        src, real = self._check_src(x)
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != real.shape or not np.array_equal(mask.astype(bool), real):
+                raise ShapeError(f"mask: expected None or the source mask x != pad_id (shape {real.shape}), "
+                                 f"got an array of shape {mask.shape} that differs from it")
+        return src
+
+    def loss_and_grads(self, x, y, mask=None) -> float:
+        """x (S, B) source ids, y (T+1, B) target ids <s> … </s>; ``mask`` (S, B) is optional (the
+        padding defines it). Mean cross-entropy per real target token (teacher forcing); fills ``grads``."""
+        logits, cache = self.forward(self._source_mask(x, mask), y)
+        t = y[1:]                                                           # (T, B) the tokens to predict
+        loss, dlogits = softmax_cross_entropy(logits, t, mask=t != self.pad_id)
         self.backward(dlogits, cache)
         return loss
 
-    def loss(self, src, tgt) -> float:
+    def loss(self, x, y, mask=None) -> float:
         """Mean cross-entropy per real target token, without gradients."""
-        logits, _ = self.forward(src, tgt)
-        y = tgt[1:]
-        return softmax_cross_entropy(logits, y, mask=y != self.pad_id)[0]
+        logits, _ = self.forward(self._source_mask(x, mask), y)
+        t = y[1:]
+        return softmax_cross_entropy(logits, t, mask=t != self.pad_id)[0]
+
+    def evaluate(self, x, y, mask=None) -> tuple[float, float]:
+        """(mean cross-entropy, exact-match accuracy of greedy decoding): a column counts when every
+        token up to and including </s> is right."""
+        loss = self.loss(x, y, mask)
+        want = np.asarray(y)[1:]                                            # (T, B)
+        got = self.greedy_decode(x, max_len=want.shape[0]).ids              # (≤T, B)
+        got = np.concatenate([got, np.full((want.shape[0] - got.shape[0], got.shape[1]), self.pad_id)])
+        return loss, float(np.mean(np.all(got == want, axis=0)))
 
     def greedy_decode(self, src, max_len: int) -> Decoded:
         """Feed back the most likely token at each step, up to ``max_len`` tokens or </s> in every column."""

@@ -82,6 +82,14 @@ def make_run(m, seed=0):
     dt = getattr(m, "dtype", np.float64)
     if callable(getattr(m, "loss_and_grads", None)):               # a model: loss_and_grads(x, y, mask=None)
         cfg = m.config
+        if "src_vocab_size" in cfg:                                # an encoder-decoder: <s> ... </s> targets
+            x = g.integers(3, cfg["src_vocab_size"], (T, B))
+            y = np.concatenate([np.full((1, B), cfg["start_id"]), g.integers(3, cfg["tgt_vocab_size"], (T - 2, B)),
+                                np.full((1, B), cfg["end_id"])])
+
+            def run():
+                return [np.asarray(m.loss_and_grads(x, y))]
+            return run
         x = (g.integers(1, cfg["vocab_size"], (T, B)) if "vocab_size" in cfg
              else g.standard_normal((T, B, cfg["input_size"])))
         if "num_classes" in cfg:

@@ -207,3 +207,36 @@ def test_dates_are_seeded_and_correct():
         v.encode_sources(["1#2"])
     with pytest.raises(HyperparameterError, match=r"formats: expected names from .*got 'yyyy'"):
         random_dates(3, formats=["yyyy"])
+
+
+def test_one_signature_with_the_other_models(rng):
+    """loss_and_grads(x, y, mask=None) and evaluate(x, y, mask=None) as on every model: the mask, if
+    given, is the source mask the padding already defines; a different one is refused by name."""
+    m = make("gru", "additive", True, rng)
+    src, tgt = batch(rng)
+    assert m.loss_and_grads(src, tgt, src != 0) == m.loss_and_grads(src, tgt)
+    wrong = src != 0
+    wrong[0, 0] = False
+    with pytest.raises(ShapeError, match="mask: expected None or the source mask"):
+        m.loss_and_grads(src, tgt, wrong)
+    loss, exact = m.evaluate(src, tgt)
+    assert loss == m.loss(src, tgt)
+    want = tgt[1:]                                                  # (T, B) tokens after <s>
+    got = np.zeros_like(want)                                       # greedy ids, padded to T steps
+    ids = m.greedy_decode(src, max_len=want.shape[0]).ids
+    got[:ids.shape[0]] = ids
+    expected = np.mean([np.array_equal(got[:, b], want[:, b]) for b in range(src.shape[1])])
+    assert exact == expected
+
+
+def test_evaluate_exact_match(rng):
+    """A decoder whose output bias makes </s> win at once: target "<s> </s>" is matched exactly,
+    a target with a token before </s> is not."""
+    m = make("lstm", "dot", False, rng)
+    m.layers["out"].params["b"][2] = 1e3                            # </s> always the most likely
+    src, _ = batch(rng)
+    B = src.shape[1]
+    short = np.array([[1] * B, [2] * B])                            # <s> </s>
+    longer = np.array([[1] * B, [5] * B, [2] * B])                  # <s> 5 </s>
+    assert m.evaluate(src, short)[1] == 1.0
+    assert m.evaluate(src, longer)[1] == 0.0
