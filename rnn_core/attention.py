@@ -115,7 +115,7 @@ class AdditiveAttention(Module):
         e = u @ p["v"]                                             # (T, B) scores
         weights = masked_softmax(e, mask)                          # (T, B)
         context = np.einsum("tb,tbh->bh", weights, keys)           # (B, H)
-        return context, weights, AttentionCache(query, keys, mask, weights, u)
+        return context, weights.copy(), AttentionCache(query, keys, mask, weights, u)
 
     def backward(self, dcontext, cache: AttentionCache, dweights=None):
         check_cache("cache", cache, AttentionCache, "AdditiveAttention",
@@ -167,7 +167,7 @@ class DotProductAttention(Module):
         e = np.einsum("bh,tbh->tb", query, keys) * s               # (T, B) scores
         weights = masked_softmax(e, mask)
         context = np.einsum("tb,tbh->bh", weights, keys)           # (B, H)
-        return context, weights, AttentionCache(query, keys, mask, weights, None)
+        return context, weights.copy(), AttentionCache(query, keys, mask, weights, None)
 
     def backward(self, dcontext, cache: AttentionCache, dweights=None):
         check_cache("cache", cache, AttentionCache, "DotProductAttention",
@@ -248,7 +248,8 @@ class AttentionLSTM(Module):
     def forward(self, x, state0=None, mask=None):
         hs, state, lstm_cache = self.lstm.forward(x, state0, mask)       # hs (T, B, H)
         B = hs.shape[1]
-        query = state[0] if self.query == "last" else np.repeat(self.q[None], B, axis=0)   # (B, H)
+        # (B, H); a copy of h_T, which is also returned: the caller may edit it before backward
+        query = state[0].copy() if self.query == "last" else np.repeat(self.q[None], B, axis=0)
         context, weights, attn_cache = self.attn.forward(query, hs, mask)
         return context, weights, state, AttentionLSTMCache(lstm_cache, attn_cache)
 

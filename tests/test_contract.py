@@ -46,8 +46,6 @@ def all_modules():
 
 
 MODULES = all_modules()
-# lstm.py returns views of its cache (fixed on branch i13); AttentionLSTM returns the LSTM's state
-LSTM_ALIASING = {"rnn_core.attention.AttentionLSTM"}
 
 
 def test_discovery_finds_the_known_modules():
@@ -206,7 +204,7 @@ def _sequence_layers():
             continue
         first = [n for n in inspect.signature(cls.forward).parameters if n != "self"][0]
         if first == "x" and {"input_size", "hidden_size"} <= set(inspect.signature(cls.__init__).parameters):
-            marks = [pytest.mark.xfail(strict=True, reason="fixed on branch i13")] if name in LSTM_ALIASING else []
+            marks = []
             out.append(pytest.param(name, marks=marks, id=name))
     return out
 
