@@ -176,8 +176,8 @@ def _is_tty(stream) -> bool:
 class _Progress:
     """Progress that appears only after ``PROGRESS_AFTER`` seconds.
 
-    In a notebook (a display that is updated) or on a terminal (a ``\r``-rewritten line) it is
-    one line rewritten in place; when stderr is a file or a pipe, where ``\r`` would pile up,
+    In a notebook (a display that is updated) or on a terminal (a ``\\r``-rewritten line) it is
+    one line rewritten in place; when stderr is a file or a pipe, where ``\\r`` would pile up,
     it is a plain line at most every ``PLAIN_EVERY`` seconds, and the summary at the end."""
 
     def __init__(self, enabled: bool) -> None:

@@ -29,7 +29,7 @@ from rnn_core.optim import SGD
 T, B = 5, 3
 SIZES = {"input_size": 3, "hidden_size": 4, "attention_size": 3, "query_size": 4, "key_size": 4,
          "V": 7, "D": 3, "in_features": 3, "out_features": 2, "rate": 0.5, "vocab_size": 7,
-         "embed_size": 3, "num_classes": 2, "output_size": 2, "cell": "lstm",
+         "embed_size": 3, "num_classes": 2, "output_size": 2, "num_layers": 2, "cell": "lstm",
          "src_vocab_size": 7, "tgt_vocab_size": 6}
 
 
