@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import sigmoid, tanh
-from .errors import HyperparameterError, ShapeError, check_array, check_dtype, check_mask, check_positive_int, check_rng
+from .errors import HyperparameterError, ShapeError, check_array, check_cache, check_dtype, check_mask, check_positive_int, check_rng
 from .init import orthogonal, xavier_uniform
 from .module import Module
 
@@ -360,6 +360,11 @@ class LSTM(Module):
         return lstm_forward(x, h0, c0, p["W_x"], p["W_h"], p["b"], mask)
 
     def backward(self, dhs, cache: LSTMCache, dstate=None):
+        check_cache("cache", cache, LSTMCache, "LSTM",
+                    lambda cache: {"D": (self.input_size, cache.x.shape[-1]), "H": (self.hidden_size, cache.h_all.shape[-1])})
+        if cache.W_x is not self.params["W_x"]:
+            raise ShapeError("cache: expected the cache returned by this layer's forward, got one made with "
+                             "other weights (another layer's, or from before astype)")
         T, B, _ = cache.x.shape
         H = self.hidden_size
         dhs = check_array("dhs", dhs, 3, (T, B, H), "TBH").astype(self.dtype, copy=False)
