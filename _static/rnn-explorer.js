@@ -150,7 +150,7 @@
       const clip = svgEl("clipPath", {id: this.id + "-clip"}, svgEl("defs", {}, svg));
       svgEl("rect", {x: px0, y: py1, width: px1 - px0, height: py0 - py1}, clip);
       // grid and ticks: decades on y, round steps on x
-      const span = hi - lo, stride = [1, 2, 5, 10, 20, 50].find(d => span / d <= 6) || 100;
+      const span = hi - lo, stride = [1, 2, 5, 10, 20, 50].find(d => span / d <= 7) || 100;
       for (let e = Math.ceil(lo / stride) * stride; e <= hi; e += stride) {
         svgEl("line", {x1: px0, x2: px1, y1: Y(e), y2: Y(e), class: "rnn-explorer-grid"}, plot);
         const t = text(plot, px0 - 6, Y(e) + 4, "10", {"text-anchor": "end", class: "rnn-explorer-tick"});

@@ -563,7 +563,7 @@ def _embedded_vs_explore(settings: dict, run: dict) -> list[str]:
         zero = ~(np.isfinite(exact) & (exact > 0))                      # stored as None (a gap)
         stored = np.array([np.nan if c is None else c for c in run[key]], dtype=float)
         if (stored.shape != exact.shape or [c is None for c in run[key]] != zero.tolist()
-                or not np.all(np.abs(stored[~zero] - 1000 * np.log10(exact[~zero])) <= 0.5 + 1e-9)):
+                or not np.all(np.abs(stored[~zero] - 1000 * np.log10(exact[~zero])) <= 0.5 + 1e-6)):
             problems.append(f"embedded {key} of {settings} differs from rnn_core.explore")
     return problems
 
