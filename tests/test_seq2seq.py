@@ -7,14 +7,13 @@ import pytest
 import rnn_core
 from rnn_core import HyperparameterError, Seq2Seq, SequenceError, ShapeError, gradcheck
 from rnn_core.dates import FORMATS, DateVocab, random_dates
-from richardson import richardson_gradcheck
 
 V_SRC, V_TGT = 7, 8          # target ids: 0 <pad>, 1 <s>, 2 </s>, 3..7 tokens
 
 
 def make(cell, attention, bidirectional, rng, E=3, H=2):
     """A float64 model with every parameter random and non-zero. The attention parameters get a larger
-    scale (1.5) so the scores vary across source steps (see tests/richardson.py)."""
+    scale (1.5) so the scores vary across source steps (see rnn_core.gradcheck)."""
     m = Seq2Seq(V_SRC, V_TGT, E, H, cell=cell, attention=attention, bidirectional=bidirectional,
                 attention_size=3, rng=rng, dtype=np.float64)
     for k, p in m.params.items():
@@ -43,7 +42,7 @@ CONFIGS = [("gru", "additive", True), ("lstm", "additive", False), ("rnn", "addi
 def test_gradients(rng, cell, attention, bidirectional):
     """Every parameter of the model, elementwise, relative error < 1e-7.
     Measurement: L = Σ R ⊙ logits over the real target steps (R random), with Richardson-
-    extrapolated central differences (tests/richardson.py explains why)."""
+    extrapolated central differences (rnn_core.gradcheck explains why)."""
     m = make(cell, attention, bidirectional, rng)
     src, tgt = batch(rng)
     R = rng.standard_normal((tgt.shape[0] - 1, tgt.shape[1], V_TGT)) * (tgt[1:] != 0)[:, :, None]
@@ -55,7 +54,7 @@ def test_gradients(rng, cell, attention, bidirectional):
     m.backward(R, cache)
     grads = {k: g.copy() for k, g in m.grads.items()}
     assert set(grads) == set(m.params)
-    errors = richardson_gradcheck(f, m.params, grads)
+    errors = gradcheck(f, m.params, grads).errors
     worst = max(errors, key=errors.get)
     print(f"{cell}/{attention}/{'bi' if bidirectional else 'uni'}: max relative error "
           f"{errors[worst]:.1e} ({worst})")
@@ -73,7 +72,7 @@ def test_loss_and_grads_is_masked_cross_entropy(rng):
     nll = -np.take_along_axis(logp, y[:, :, None], axis=2)[:, :, 0]
     assert abs(loss - nll[y != 0].mean()) < 1e-12
     grads = {k: g.copy() for k, g in m.grads.items()}
-    res = gradcheck(lambda: m.loss(src, tgt), m.params, grads, h=3e-5, mode="directional", n_directions=6, rng=rng)
+    res = gradcheck(lambda: m.loss(src, tgt), m.params, grads, mode="directional", n_directions=6, rng=rng)
     print(f"cross-entropy, 6 random directions: {res}")
     assert res.max_error < 1e-7, res
 
