@@ -32,3 +32,12 @@ def test_data_files_match_recorded_digests():
     assert len(recorded) == 5
     for name, digest in recorded.items():
         assert hashlib.sha256((ROOT / name).read_bytes()).hexdigest() == digest, f"{name} changed"
+
+
+def test_every_subpackage_is_packaged():
+    """pyproject.toml lists packages by name: a subpackage missing there (rnn_core/diagrams) works
+    in the editable install and is absent from a wheel."""
+    import tomllib
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "rnn_core").rglob("__init__.py")}
+    assert found == listed, f"pyproject.toml [tool.setuptools] packages: expected {sorted(found)}, got {sorted(listed)}"

@@ -1,0 +1,312 @@
+"""Gated recurrent unit (Cho et al. 2014): step functions, the sequence loop, the layer.
+
+One fused weight matrix for the three gate blocks, in PyTorch's order ``r, z, n``::
+
+    W_x (D, 3H)   W_h (H, 3H)   b (3H,)   [+ b_h (3H,) when reset_after=True]
+    a = x_t W_x + b                                   # (B, 3H), input part of every gate
+    r = σ(a_r + h_{t−1} W_hr)                         # reset gate
+    z = σ(a_z + h_{t−1} W_hz)                         # update gate ("keep the old state")
+    n = tanh(a_n + (r ⊙ h_{t−1}) W_hn)                # candidate, reset_after=False (Cho et al., the article)
+    n = tanh(a_n + r ⊙ (h_{t−1} W_hn + b_hn))         # candidate, reset_after=True (PyTorch / cuDNN)
+    h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+
+With ``reset_after=True`` the recurrent side has its own bias ``b_h`` (PyTorch's ``bias_hh``;
+``b`` is ``bias_ih``); for r and z only ``b + b_h`` matters, for n the split is real.
+
+**Update-gate convention.** Here (as in Cho et al. 2014 and PyTorch) ``z`` weighs the OLD
+state. The article writes ``h = (1 − z)⊙h_{t−1} + z⊙h̃`` with ``h̃`` our ``n``: its ``z`` is our
+``1 − z`` (same network, the z-block of W_x, W_h, b negated: σ(−a) = 1 − σ(a)). The article's
+separate matrices map to column blocks: W_xr, W_xz, W_xh -> W_x[:, :H], W_x[:, H:2H], W_x[:, 2H:]
+(likewise W_h), and its candidate bias (named b_h there) is our b[2H:], not our recurrent bias b_h.
+
+Backward of one step, from ``dh`` (gradient at h_t)::
+
+    dn = dh ⊙ (1 − z)        dz = dh ⊙ (h_{t−1} − n)      dh_{t−1} = dh ⊙ z + ...
+    da_n = dn ⊙ (1 − n²)     da_z = dz ⊙ z(1 − z)         da_r = dr ⊙ r(1 − r)
+    reset_after=False:  d(r⊙h) = da_n W_hnᵀ,   dr = d(r⊙h) ⊙ h_{t−1},   dh_{t−1} += d(r⊙h) ⊙ r
+    reset_after=True:   dhn = da_n ⊙ r,         dr = da_n ⊙ hn,          dh_{t−1} += dhn W_hnᵀ
+    dh_{t−1} += [da_r, da_z] W_hrzᵀ;   dx = [da_r, da_z, da_n] W_xᵀ
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from .activations import sigmoid
+from .errors import (HyperparameterError, ShapeError, check_array, check_cache, check_dtype, check_mask,
+                     check_positive_int, check_rng)
+from .init import orthogonal, xavier_uniform
+from .module import Module
+
+__all__ = ["GRU", "GRUCache", "gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward"]
+
+
+# ---------------------------------------------------------------- one step (for reading)
+
+class GRUStepCache(NamedTuple):
+    x: np.ndarray          # (B, D)
+    h_prev: np.ndarray     # (B, H)
+    r: np.ndarray          # (B, H)
+    z: np.ndarray          # (B, H)
+    n: np.ndarray          # (B, H)
+    rh: np.ndarray | None  # (B, H) r ⊙ h_prev                (reset_after=False)
+    hn: np.ndarray | None  # (B, H) h_prev W_hn + b_hn         (reset_after=True)
+    W_x: np.ndarray        # (D, 3H)
+    W_h: np.ndarray        # (H, 3H)
+
+
+def gru_step_forward(x_t, h_prev, W_x, W_h, b, b_h=None, reset_after=False):
+    """One GRU step. x_t (B, D), h_prev (B, H) -> h (B, H), step_cache.
+
+    ``b_h (3H,)`` is required when ``reset_after=True`` and unused otherwise.
+    """
+    H = h_prev.shape[1]
+    a = x_t @ W_x + b                                     # (B, 3H)
+    if reset_after:
+        ah = h_prev @ W_h + b_h                           # (B, 3H)
+        r = sigmoid(a[:, :H] + ah[:, :H])                 # (B, H)
+        z = sigmoid(a[:, H:2 * H] + ah[:, H:2 * H])       # (B, H)
+        hn = ah[:, 2 * H:]                                # (B, H)
+        n = np.tanh(a[:, 2 * H:] + r * hn)                # (B, H)
+        rh = None
+    else:
+        r = sigmoid(a[:, :H] + h_prev @ W_h[:, :H])
+        z = sigmoid(a[:, H:2 * H] + h_prev @ W_h[:, H:2 * H])
+        rh = r * h_prev                                   # (B, H)
+        n = np.tanh(a[:, 2 * H:] + rh @ W_h[:, 2 * H:])
+        hn = None
+    h = (1 - z) * n + z * h_prev                          # (B, H)
+    return h, GRUStepCache(x_t, h_prev, r, z, n, rh, hn, W_x, W_h)
+
+
+def gru_step_backward(dh, step_cache: GRUStepCache):
+    """Backward of one step. dh (B, H) -> (dx, dh_prev, dW_x, dW_h, db) [+ db_h if reset_after].
+
+    Shapes: dx (B, D), dh_prev (B, H), dW_x (D, 3H), dW_h (H, 3H), db and db_h (3H,).
+    """
+    x, h_prev, r, z, n, rh, hn, W_x, W_h = step_cache
+    H = h_prev.shape[1]
+    dn = dh * (1 - z)
+    dz = dh * (h_prev - n)
+    dh_prev = dh * z
+    da_n = dn * (1 - n * n)                               # (B, H)
+    da_z = dz * z * (1 - z)
+    if hn is not None:                                    # reset_after=True
+        dhn = da_n * r
+        dr = da_n * hn
+    else:
+        drh = da_n @ W_h[:, 2 * H:].T                     # (B, H)
+        dr = drh * h_prev
+        dh_prev = dh_prev + drh * r
+    da_r = dr * r * (1 - r)
+    da = np.concatenate([da_r, da_z, da_n], axis=1)       # (B, 3H) input-side pre-activations
+    dx = da @ W_x.T                                       # (B, D)
+    dW_x = x.T @ da                                       # (D, 3H)
+    db = da.sum(axis=0)                                   # (3H,)
+    if hn is not None:
+        dah = np.concatenate([da_r, da_z, dhn], axis=1)   # (B, 3H) recurrent-side pre-activations
+        dh_prev = dh_prev + dah @ W_h.T
+        return dx, dh_prev, dW_x, h_prev.T @ dah, db, dah.sum(axis=0)
+    da_rz = da[:, :2 * H]
+    dh_prev = dh_prev + da_rz @ W_h[:, :2 * H].T
+    dW_h = np.concatenate([h_prev.T @ da_rz, rh.T @ da_n], axis=1)   # (H, 3H)
+    return dx, dh_prev, dW_x, dW_h, db
+
+
+# ---------------------------------------------------------------- the sequence (fast path)
+
+@dataclass
+class GRUCache:
+    """Everything the backward needs, stacked over time. ``r, z, n`` are views of ``gates``."""
+    x: np.ndarray                # (T, B, D)
+    h0: np.ndarray               # (B, H)
+    h: np.ndarray                # (T, B, H) state after each step (carried through masked steps)
+    gates: np.ndarray            # (T, B, 3H) [r, z, n]
+    rh: np.ndarray | None        # (T, B, H) r ⊙ h_prev            (reset_after=False)
+    hn: np.ndarray | None        # (T, B, H) h_prev W_hn + b_hn    (reset_after=True)
+    mask: np.ndarray | None      # (T, B) bool
+    reset_after: bool
+    W_x: np.ndarray | None = None   # the layer's weights (backward checks the cache is its own)
+
+    @property
+    def r(self):
+        return self.gates[..., :self.h.shape[2]]
+
+    @property
+    def z(self):
+        H = self.h.shape[2]
+        return self.gates[..., H:2 * H]
+
+    @property
+    def n(self):
+        return self.gates[..., 2 * self.h.shape[2]:]
+
+
+def gru_forward(x, h0, W_x, W_h, b, b_h=None, mask=None, reset_after=False):
+    """Run the GRU over x (T, B, D) from h0 (B, H). Returns hs (T, B, H), h_T (B, H), cache.
+
+    ``mask (T, B)`` bool or None: at a masked step the state is carried and hs[t] = 0.
+    Inputs are trusted (checked by the ``GRU`` class).
+    """
+    T, B, D = x.shape
+    H = h0.shape[1]
+    A = (x.reshape(T * B, D) @ W_x + b).reshape(T, B, 3 * H)   # (T, B, 3H) input projection, one matmul
+    if reset_after:
+        A[:, :, :2 * H] += b_h[:2 * H]                    # r, z recurrent biases just add up
+        b_hn = b_h[2 * H:]
+    W_hrz = np.ascontiguousarray(W_h[:, :2 * H])          # (H, 2H)
+    W_hn = np.ascontiguousarray(W_h[:, 2 * H:])           # (H, H)
+    h_all = np.empty((T, B, H), dtype=A.dtype)           # state after each step
+    keep = None if mask is None else ~mask[:, :, None]    # (T, B, 1) True where masked
+    gates = np.empty((T, B, 3 * H), dtype=A.dtype)
+    u = np.empty((T, B, H), dtype=A.dtype)                # rh or hn, the recurrent input of n
+    tmp = np.empty((B, H), dtype=A.dtype)
+    h = h0
+    for t in range(T):
+        g = gates[t]                                      # (B, 3H) view
+        np.matmul(h, W_hrz, out=g[:, :2 * H])
+        g[:, :2 * H] += A[t, :, :2 * H]
+        sigmoid(g[:, :2 * H], out=g[:, :2 * H])           # r, z
+        r, z, n = g[:, :H], g[:, H:2 * H], g[:, 2 * H:]
+        if reset_after:
+            np.matmul(h, W_hn, out=u[t])
+            u[t] += b_hn                                  # hn = h W_hn + b_hn
+            np.multiply(r, u[t], out=n)
+        else:
+            np.multiply(r, h, out=u[t])                   # rh = r ⊙ h
+            np.matmul(u[t], W_hn, out=n)
+        n += A[t, :, 2 * H:]
+        np.tanh(n, out=n)
+        np.subtract(h, n, out=tmp)                        # h_t = n + z ⊙ (h − n)
+        tmp *= z
+        np.add(tmp, n, out=h_all[t])
+        if keep is not None:
+            np.copyto(h_all[t], h, where=keep[t])         # masked rows carry their state
+        h = h_all[t]
+    # hs and h_T are new arrays: the caller may edit them without changing the cache (and the gradients)
+    hs = h_all.copy() if mask is None else h_all * mask[:, :, None]   # (T, B, H), zero at masked steps
+    cache = GRUCache(x, h0, h_all, gates, None if reset_after else u, u if reset_after else None,
+                     mask, reset_after, W_x)
+    return hs, h_all[-1].copy(), cache
+
+
+def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h):
+    """Backward through time. dhs (T, B, H), dh_T (B, H) -> dx (T, B, D), dh0 (B, H), grads dict.
+
+    grads has dW_x, dW_h, db (and db_h when reset_after); the weight gradients are a few
+    large matmuls after the loop over the stacked per-step gradients.
+    """
+    x, h0, h_all, gates, mask = cache.x, cache.h0, cache.h, cache.gates, cache.mask
+    T, B, D = x.shape
+    H = h0.shape[1]
+    W_hrz_T = np.ascontiguousarray(W_h[:, :2 * H].T)      # (2H, H)
+    W_hn_T = np.ascontiguousarray(W_h[:, 2 * H:].T)       # (H, H)
+    h_prev = np.concatenate([h0[None], h_all[:-1]])       # (T, B, H) state entering each step
+    r, z, n = cache.r, cache.z, cache.n                   # (T, B, H) each
+    # local derivatives for all steps at once (they do not depend on the incoming gradient):
+    dn_fac = (1 - z) * (1 - n * n)                        # da_n = dh ⊙ (1 − z)(1 − n²)
+    dz_fac = (h_prev - n) * z * (1 - z)                   # da_z = dh ⊙ (h_prev − n) z(1 − z)
+    u = cache.hn if cache.reset_after else h_prev         # what r multiplies: hn, or h_prev
+    dr_fac = u * r * (1 - r)                              # da_r = d(r⊙u) ⊙ u ⊙ r(1 − r)
+    dA = np.empty((T, B, 3 * H), dtype=gates.dtype)       # d pre-activations [a_r, a_z, a_n]
+    du = np.empty((T, B, H), dtype=gates.dtype)           # d rh (reset_after=False) or d hn (True)
+    dh = dh_T.copy()
+    for t in range(T - 1, -1, -1):
+        dh_t = dh + dhs[t]                                # (B, H) total gradient at h_t (real rows)
+        if mask is not None:
+            m = mask[t][:, None]
+            carry = np.where(m, 0, dh)                    # masked rows: pass dh straight through
+            dh_t = np.where(m, dh_t, 0)
+        d = dA[t]
+        np.multiply(dh_t, dn_fac[t], out=d[:, 2 * H:])    # da_n
+        np.multiply(dh_t, dz_fac[t], out=d[:, H:2 * H])   # da_z
+        if cache.reset_after:
+            np.multiply(d[:, 2 * H:], r[t], out=du[t])    # dhn = da_n ⊙ r
+            np.multiply(d[:, 2 * H:], dr_fac[t], out=d[:, :H])       # da_r = da_n ⊙ hn ⊙ r(1 − r)
+            dh = dh_t * z[t]
+            dh += du[t] @ W_hn_T
+        else:
+            np.matmul(d[:, 2 * H:], W_hn_T, out=du[t])    # d(r⊙h) = da_n W_hnᵀ
+            np.multiply(du[t], dr_fac[t], out=d[:, :H])   # da_r = d(r⊙h) ⊙ h_prev ⊙ r(1 − r)
+            dh = dh_t * z[t]
+            dh += du[t] * r[t]
+        dh += d[:, :2 * H] @ W_hrz_T
+        if mask is not None:
+            dh += carry
+    dA2 = dA.reshape(T * B, 3 * H)
+    hp2 = h_prev.reshape(T * B, H)
+    dx = (dA2 @ W_x.T).reshape(T, B, D)
+    grads = {"W_x": x.reshape(T * B, D).T @ dA2, "b": dA2.sum(axis=0)}
+    dW_h = np.empty_like(W_h)
+    dW_h[:, :2 * H] = hp2.T @ dA2[:, :2 * H]
+    if cache.reset_after:
+        du2 = du.reshape(T * B, H)
+        dW_h[:, 2 * H:] = hp2.T @ du2                                       # hn = h_prev W_hn + b_hn
+        grads["b_h"] = np.concatenate([dA2[:, :2 * H].sum(axis=0), du2.sum(axis=0)])
+    else:
+        dW_h[:, 2 * H:] = cache.rh.reshape(T * B, H).T @ dA2[:, 2 * H:]     # n uses (r⊙h) W_hn
+    grads["W_h"] = dW_h
+    return dx, dh, grads
+
+
+# ---------------------------------------------------------------- the layer
+
+class GRU(Module):
+    """A GRU layer over time-major sequences (equations in the module docstring).
+
+    Parameters: ``W_x (D, 3H)`` Xavier-uniform per gate block, ``W_h (H, 3H)`` orthogonal per
+    H×H block, ``b (3H,)`` zeros, and ``b_h (3H,)`` zeros when ``reset_after=True``.
+
+    forward(x (T, B, D), state0=None (B, H), mask=None (T, B)) -> hs (T, B, H), h_T (B, H), cache
+    backward(dhs (T, B, H), cache, dstate=None (B, H)) -> dx (T, B, D), dh0 (B, H); fills grads
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, reset_after: bool = False, rng=0, dtype=np.float32):
+        super().__init__()
+        self.input_size = D = check_positive_int("input_size", input_size)
+        self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
+        if not isinstance(reset_after, (bool, np.bool_)):
+            raise HyperparameterError(f"reset_after: expected True or False, got {reset_after!r}")
+        self.reset_after = bool(reset_after)
+        self.dtype = check_dtype(dtype)
+        gen = check_rng(rng)
+        W_x = np.concatenate([xavier_uniform((D, H), gen, self.dtype) for _ in range(3)], axis=1)
+        self.params = {"W_x": W_x,                                            # (D, 3H)
+                       "W_h": orthogonal((H, 3 * H), gen, self.dtype, blocks=3),  # (H, 3H)
+                       "b": np.zeros(3 * H, dtype=self.dtype)}
+        if self.reset_after:
+            self.params["b_h"] = np.zeros(3 * H, dtype=self.dtype)
+        self.zero_grad()
+
+    def forward(self, x, state0=None, mask=None):
+        x = check_array("x", x, 3, (None, None, self.input_size), "TBD").astype(self.dtype, copy=False)
+        T, B, _ = x.shape
+        if state0 is None:
+            h0 = np.zeros((B, self.hidden_size), dtype=self.dtype)
+        else:
+            h0 = check_array("state0", state0, 2, (B, self.hidden_size), "BH").astype(self.dtype, copy=False)
+        mask = check_mask(mask, T, B)
+        if mask is not None:
+            mask = mask.astype(bool)
+        p = self.params
+        return gru_forward(x, h0, p["W_x"], p["W_h"], p["b"], p.get("b_h"), mask, self.reset_after)
+
+    def backward(self, dhs, cache: GRUCache, dstate=None):
+        check_cache("cache", cache, GRUCache, "GRU",
+                    lambda cache: {"D": (self.input_size, cache.x.shape[-1]), "H": (self.hidden_size, cache.h0.shape[-1]),
+                     "reset_after": (self.reset_after, cache.reset_after)})
+        if cache.W_x is not self.params["W_x"]:
+            raise ShapeError("cache: expected the cache returned by this layer's forward, got one made with "
+                             "other weights (another layer's, or from before astype)")
+        T, B, _ = cache.x.shape
+        H = self.hidden_size
+        dhs = check_array("dhs", dhs, 3, (T, B, H), "TBH").astype(self.dtype, copy=False)
+        if dstate is None:
+            dh_T = np.zeros((B, H), dtype=self.dtype)
+        else:
+            dh_T = check_array("dstate", dstate, 2, (B, H), "BH").astype(self.dtype, copy=False)
+        dx, dh0, grads = gru_backward(dhs, dh_T, cache, self.params["W_x"], self.params["W_h"])
+        self.grads.update(grads)                          # the same dict, new values (the contract)
+        return dx, dh0
