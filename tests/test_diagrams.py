@@ -84,7 +84,9 @@ def test_every_diagram_renders_with_text_and_alt(name):
     tag = d._repr_html_()
     alt = re.search(r'alt="([^"]*)"', tag).group(1)
     assert html.unescape(alt) == d.alt
-    assert 'style="max-width:100%;height:auto"' in tag
+    natural = int(round(w * style.DPI))
+    assert f'style="max-width:100%;min-width:{int(0.75 * natural)}px;height:auto"' in tag   # >= 75% of natural
+    assert 'overflow-x:auto' in tag                                # a phone scrolls the box instead
     assert re.search(r'width="(\d+)"', tag).group(1) == str(int(round(w * style.DPI)))
 
 

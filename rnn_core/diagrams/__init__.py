@@ -9,7 +9,7 @@ matplotlib only; nothing is drawn or changed on import.
     lstm_cell(values=None)              the LSTM cell, cell-state path highlighted
     gru_cell() / gru_reset_conventions()  the GRU, and its two reset conventions as a difference
     peepholes()                         peephole connections, diagonal vs full
-    attention(scores, weights)          encoder states, scores, softmax weights, context
+    attention(tokens, scores, weights)  encoder states, scores, softmax weights, context
     encoder_decoder(source, target)     an encoder-decoder with attention
     connectivity_norms(model, ids, target) / connectivity(text, norms, next_char)
                                         how far back each cell looks, on real text

@@ -105,7 +105,7 @@ def _fmt(v):
 
 
 def bptt(flows, direct=None, node_values=None, title="Backpropagation through time", lo_hi=None,
-         value_label="$\\Vert\\partial L/\\partial h_t\\Vert$"):
+         value_label="$\\Vert\\partial L/\\partial h_t\\Vert$", title_lines=1):
     """The unrolled chain ``h_1 … h_T`` with the gradient flowing back, one row per network.
 
     flows:  dict ``label -> (T,)``: ``flows[t-1]`` is the norm of the gradient that arrives at
@@ -130,9 +130,12 @@ def bptt(flows, direct=None, node_values=None, title="Backpropagation through ti
     lo, hi = lo_hi or S.grad_limits(*flows.values(), *(direct.values() if direct else []))
     compact = T > 12
     row_h = 1.55 if direct is not None else 1.25
-    height = 0.95 + row_h * len(labels) + 0.5
+    top = 0.35 + 0.25 * title_lines                # title lines and the key to the arrows
+    height = 0.95 + row_h * len(labels) + top
     fig = S.new_figure(S.MAX_WIDTH, height)
     S.title(fig, title)
+    fig.text(0.5, 1 - (top - 0.12) / height, "grey →: forward $h_{t-1} \\to h_t$;   red ←: gradient flowing back",
+             fontsize=S.SMALL, ha="center", va="center")
     artists = {}
     for r, name in enumerate(labels):
         bottom = (0.95 + row_h * (len(labels) - 1 - r)) / height
@@ -175,9 +178,6 @@ def bptt(flows, direct=None, node_values=None, title="Backpropagation through ti
                 ax.text(t, 1.55, f"$y_{{{t}}}$", fontsize=S.SMALL + 1, ha="center", va="center")
                 artists[f"direct:{name}:{t}"] = S.wire(ax, [(t, 1.3), (t, 0.35)], color=color, lw=lw, zorder=3,
                                                        gid=f"direct:{name}:{t}")
-        if r == 0:
-            ax.text(T + 0.3, 0.75 if direct is None else 1.6, "grey →: forward $h_{t-1} \\to h_t$;   "
-                    "red ←: backward $\\partial L/\\partial h_t$", fontsize=S.SMALL, ha="right", va="center")
         if node_values is not None and not compact:
             for t in t_all:
                 artists[f"value:{name}:{t}"] = ax.text(t, -0.95, _fmt(node_values[name][t - 1]),
@@ -208,7 +208,7 @@ def bptt_animation(flows, direct=None, node_values=None, title="Backpropagation 
     """
     from matplotlib.animation import FuncAnimation
     max_frames = check_positive_int("max_frames", max_frames)
-    d = bptt(flows, direct, node_values, title, value_label=value_label)
+    d = bptt(flows, direct, node_values, title, value_label=value_label, title_lines=2)
     flows = S.check_norms("flows", flows)
     node_values = None if node_values is None else S.check_norms("node_values", node_values)
     labels = list(flows)
@@ -234,7 +234,7 @@ def bptt_animation(flows, direct=None, node_values=None, title="Backpropagation 
         shown = node_values if node_values is not None else flows
         values = ", ".join(f"{name} {_fmt(shown[name][t_reached - 1])}" for name in labels if name) or \
             _fmt(shown[labels[0]][t_reached - 1])
-        head.set_text(f"{title}: {T - t_reached} steps back, at $h_{{{t_reached}}}$: {value_label} = {values}")
+        head.set_text(f"{title}: {T - t_reached} steps back, at $h_{{{t_reached}}}$\n{value_label} = {values}")
         return list(d.artists.values()) + [head]
 
     draw(frames[0])

@@ -93,8 +93,9 @@ class Diagram:
     def _repr_html_(self) -> str:
         data = base64.b64encode(self.png()).decode("ascii")
         width = int(round(self.fig.get_figwidth() * DPI))
-        return (f'<img class="rnn-diagram" src="data:image/png;base64,{data}" '
-                f'alt="{html.escape(self.alt)}" width="{width}" style="max-width:100%;height:auto">')
+        return (f'<div class="rnn-diagram-box" style="overflow-x:auto">'
+                f'<img class="rnn-diagram" src="data:image/png;base64,{data}" alt="{html.escape(self.alt)}" '
+                f'width="{width}" style="{img_style(width)}"></div>')
 
     def __repr__(self) -> str:
         return f"Diagram({self.alt!r})"
@@ -103,6 +104,12 @@ class Diagram:
 def plain(text) -> str:
     """Mathtext made readable for alt text: ``"$x_{1}$"`` -> ``"x_1"``."""
     return re.sub(r"[${}\\]", "", str(text))
+
+
+def img_style(width_px) -> str:
+    """CSS of a diagram's image: shrinks with the column, but never below 75% of its natural width
+    (text stays >= 10 px); on a phone its box scrolls sideways instead."""
+    return f"max-width:100%;min-width:{int(0.75 * width_px)}px;height:auto"
 
 
 def new_figure(width, height):
@@ -138,10 +145,12 @@ def static_twin(anim, alt: str):
     if not isinstance(alt, str) or not alt.strip():
         raise HyperparameterError(f"alt: expected a non-empty description of the animation, got {alt!r}")
     player = static_twin_html(anim).data
-    player, n = re.subn(r"<img id=", f'<img alt="{html.escape(alt.strip())}" id=', player, count=1)
+    width = int(round(MAX_WIDTH * DPI))                 # every animated diagram is a column wide
+    player, n = re.subn(r"<img id=", f'<img alt="{html.escape(alt.strip())}" style="{img_style(width)}" id=',
+                        player, count=1)
     if n != 1:                                        # pragma: no cover - a matplotlib change
         raise RuntimeError("static_twin: the player has no <img id=...> to put the alt text on")
-    return HTML(player)
+    return HTML(f'<div class="rnn-diagram-box" style="overflow-x:auto">{player}</div>')
 
 
 # ----------------------------------------------------------------------------- drawing pieces
@@ -219,16 +228,17 @@ def title(fig, text, y=0.985):
 
 # ----------------------------------------------------------------------------- gradient arrows
 
-def grad_limits(*arrays, decades=8):
-    """(lo, hi) of a shared log scale over every positive value, at most ``decades`` wide."""
+def grad_limits(*arrays, decades=8, min_decades=2):
+    """(lo, hi) of a shared log scale over every positive value, ``min_decades`` to ``decades`` wide.
+
+    The lower bound keeps norms that differ by a few percent from looking thin and thick.
+    """
     vals = np.concatenate([np.ravel(np.asarray(a, dtype=np.float64)) for a in arrays])
     vals = vals[np.isfinite(vals) & (vals > 0)]
     if vals.size == 0:
         raise HyperparameterError("norms: expected at least one positive gradient norm, got none")
     hi = float(vals.max())
-    lo = max(float(vals.min()), hi * 10.0 ** -decades)
-    if lo >= hi:
-        lo = hi / 10.0
+    lo = min(max(float(vals.min()), hi * 10.0 ** -decades), hi * 10.0 ** -min_decades)
     return lo, hi
 
 
