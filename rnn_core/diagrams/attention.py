@@ -119,7 +119,7 @@ def encoder_decoder(source, target, weights=None, step=None,
     gap = 1.0
     x_enc = np.arange(S_len, dtype=float)
     x_dec = S_len + gap + np.arange(T_len, dtype=float)
-    ax.set_xlim(-2.3, x_dec[-1] + 0.8)
+    ax.set_xlim(-3.0, x_dec[-1] + 0.8)                               # room for the bold "encoder" label
     ax.set_ylim(-0.5, 4.9)
     S.title(fig, title)
     artists = {}
