@@ -104,6 +104,18 @@ def test_plot_attention_bar_and_heatmap(rng):
     np.testing.assert_array_equal(ax.get_images()[0].get_array(), W)
 
 
+def test_plot_attention_shared_colour_scale(rng):
+    # default: each heatmap's own maximum is the top of its scale; vmax= shares one scale
+    tokens = ["a", "b", "c"]
+    flat, peaked = np.array([[0.3, 0.3, 0.4]]), np.array([[0.1, 0.1, 0.8]])
+    _, ax = viz.plot_attention(flat, tokens)
+    assert ax.get_images()[0].get_clim() == (0.0, 0.4)
+    for w in (flat, peaked):
+        _, ax = viz.plot_attention(w, tokens, vmax=0.8)
+        assert ax.get_images()[0].get_clim() == (0.0, 0.8)
+    plt.close("all")
+
+
 def test_plot_training_curves_object_and_dict():
     hist = SimpleNamespace(loss=[3.0, 2.0, 1.5, 1.2], grad_norm=[500.0, 3.0, 2.0, 1.0],
                            lr=[0.1, 0.1, 0.05, 0.05], val_metric=[0.5, 0.7])
