@@ -17,56 +17,24 @@ dropdowns), so that nothing escapes by being folded:
   ``shown / natural × dpi / 100``. An 11-point label then appears at 11 px or more.
 
 The module skips, saying why, when Playwright, Chromium or the built book is missing.
-It needs nothing from ``tests/test_browser.py`` (a copy of its small server and launcher).
+It shares ``tests/test_browser.py``'s server (the site under a sub-path) and page list.
 """
 from __future__ import annotations
 
-import functools
 import os
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
+# The server (the built book under the same sub-path as online), the page list and Chromium's
+# settings are test_browser's.
+from test_browser import CHROMIUM, CHROMIUM_ARGS, HTML, PAGES as ALL_PAGES, _NO_BOOK, server  # noqa: F401
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 DESKTOP = {"width": 1280, "height": 900}
 MIN_SCALE = 0.75          # shown / natural × dpi / 100: smallest allowed display scale of a figure
 STANDARD_DPI = 100        # the dpi the chapters draw their figures at
-_NO_BOOK = f"no built book at {HTML}: run `make book` first (or point BOOK_HTML at one)"
-
-
-def book_pages(html: Path) -> list[str]:
-    """Every page of the built book, relative to ``html`` (``index.html`` only redirects)."""
-    skip = {"_static", "_sources", "_images", "_downloads", ".pytest_cache"}
-    pages = [p.relative_to(html).as_posix() for p in html.rglob("*.html")
-             if not skip.intersection(p.relative_to(html).parts[:-1])]
-    return sorted(p for p in pages if p not in ("index.html", "search.html", "genindex.html"))
-
-
-PAGES = book_pages(HTML) if HTML.is_dir() else []
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def server():
-    if not HTML.is_dir():
-        pytest.skip(_NO_BOOK)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HTML)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+PAGES = [p for p in ALL_PAGES if p not in ("search.html", "genindex.html")]
 
 
 @pytest.fixture(scope="module")
