@@ -13,6 +13,15 @@ def randomize(layer, rng, scale=0.5):
     return layer
 
 
+def assert_gradcheck(f, arrays, grads, label):
+    """Elementwise ``gradcheck`` of every array; prints the worst relative error (named) and
+    asserts it is below 1e-7."""
+    errors = gradcheck(f, arrays, grads).errors
+    worst = max(errors, key=errors.get)
+    print(f"{label}: max relative error {errors[worst]:.1e} ({worst})")
+    assert errors[worst] < 1e-7, errors
+
+
 def make_mask(T, B):
     """Ones, with trailing padding in row 0 (its last step, or its last two) and a gap in
     the middle of the last row."""

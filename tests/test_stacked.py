@@ -5,7 +5,7 @@ import pytest
 
 import rnn_core
 from rnn_core import HyperparameterError, ShapeError, Stacked, gradcheck
-from helpers import randomize
+from helpers import assert_gradcheck, randomize
 
 CELLS = ["rnn", "lstm", "gru"]
 
@@ -53,10 +53,7 @@ def test_stacked_gradcheck(rng, cell, bidirectional):
     dx, ds0 = net.backward(R, cache, RS)
     arrays = {**net.params, "x": x, **leaves(s0, "s0")}
     grads = {**{k: g.copy() for k, g in net.grads.items()}, "x": dx, **leaves(ds0, "s0")}
-    errors = gradcheck(f, arrays, grads).errors   # Richardson-extrapolated, see rnn_core.gradcheck
-    worst = max(errors, key=errors.get)
-    print(f"stacked {cell}: max relative error {errors[worst]:.1e} ({worst})")
-    assert errors[worst] < 1e-7, errors
+    assert_gradcheck(f, arrays, grads, f"stacked {cell}")
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -100,9 +97,7 @@ def test_dropout_between_layers_only_in_training(rng):
         h1s, _, _ = net.layers[1].forward(h0s * drop.mask)
         return np.sum(h1s * R)
 
-    errors = gradcheck(f, {**net.params, "x": x}, grads).errors
-    print(f"stacked lstm with dropout: max relative error {max(errors.values()):.1e}")
-    assert max(errors.values()) < 1e-7, errors
+    assert_gradcheck(f, {**net.params, "x": x}, grads, "stacked lstm with dropout")
 
 
 def test_parameter_counts():
