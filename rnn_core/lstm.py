@@ -175,6 +175,7 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, mask=None):
     tanh_c = np.empty((T, B, H), dtype=A.dtype)
     keep = None if mask is None else ~mask.astype(bool)[:, :, None]   # (T, B, 1) True where masked
     tmp, tmp4 = np.empty((B, H), dtype=A.dtype), np.empty((B, 4 * H), dtype=A.dtype)
+    I, F, G, O = (A[..., k * H:(k + 1) * H] for k in range(4))    # (T, B, H) views, sliced once
     with np.errstate(over="ignore"):                                # e = inf is harmless (see above)
         for t in range(T):
             a = A[t]                                                # (B, 4H) view, becomes the gates
@@ -182,7 +183,7 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, mask=None):
             np.exp(a, out=a)                                        # e
             a += 1.0
             np.divide(num, a, out=a)                                # [σ(a_i) | σ(a_f) | 2σ(2a_g) | σ(a_o)]
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            i, f, g, o = I[t], F[t], G[t], O[t]                     # (B, H) views of a
             g -= 1.0                                                # g = tanh(a_g)
             np.multiply(f, c[t], out=c[t + 1])                      # c_t = f ⊙ c_{t-1} + i ⊙ g
             np.multiply(i, g, out=tmp)
@@ -244,6 +245,7 @@ def lstm_backward(dhs, cache: LSTMCache, dh_T=None, dc_T=None):
     dA = np.empty_like(gates)                                       # (T, B, 4H)
     K = np.empty_like(tanh_c)                                       # (T, B, H)
     dA4 = dA.reshape(T, B, 4, H)                                    # gate blocks as an axis
+    dA_ifg, dA_o = dA4[:, :, :3], dA4[:, :, 3]                      # (T, B, 3, H), (T, B, H) views
     W_hT = np.ascontiguousarray(W_h.T)                              # (4H, H), contiguous is faster in the loop
     dt = dA.dtype
     dh_next = np.zeros((B, H), dt) if dh_T is None else np.array(dh_T, dtype=dt)   # own buffers,
@@ -263,8 +265,8 @@ def lstm_backward(dhs, cache: LSTMCache, dh_T=None, dc_T=None):
                 carry_c = np.where(m, 0.0, dc_next)
                 dh *= m
                 dc *= m
-            dA4[t, :, :3] *= dc[:, None, :]                         # da_i, da_f, da_g
-            dA4[t, :, 3] *= dh                                      # da_o
+            dA_ifg[t] *= dc[:, None, :]                             # da_i, da_f, da_g
+            dA_o[t] *= dh                                           # da_o
             np.multiply(dc, f[t], out=dc_next)                      # the constant error carousel
             np.matmul(dA[t], W_hT, out=dh_next)                     # (B, H)
             if mask is not None:
