@@ -124,6 +124,12 @@ def products(cell, T, B, D, H):
                ("dx = dA W_xᵀ", 1, (T * B, G), (G, D), False, True),
                ("dW_x = Xᵀ dA", 1, (D, T * B), (T * B, G), True, False)]
     if cell == "GRU":                            # r, z from one product; n from its own
+        hoisted = [("input projection X W_x (r, z | n)", 1, (T * B, D), (D, 2 * H), False, False),
+                   ("input projection X W_x (r, z | n)", 1, (T * B, D), (D, H), False, False),
+                   ("dx = dA W_xᵀ (r, z | n)", 1, (T * B, 2 * H), (2 * H, D), False, True),
+                   ("dx = dA W_xᵀ (r, z | n)", 1, (T * B, H), (H, D), False, True),
+                   ("dW_x = Xᵀ dA (r, z | n)", 1, (D, T * B), (T * B, 2 * H), True, False),
+                   ("dW_x = Xᵀ dA (r, z | n)", 1, (D, T * B), (T * B, H), True, False)]
         return hoisted + [
             ("per step h W_h (fwd)", T, (B, H), (H, 2 * H), False, False),
             ("per step (r⊙h) W_hn (fwd)", T, (B, H), (H, H), False, False),
@@ -138,20 +144,23 @@ def products(cell, T, B, D, H):
 
 
 def product_runners(cell, T, B, D, H, dtype=np.float32):
-    """{label: fn} where fn() does that group of products on random arrays of the same layout."""
+    """{label: fn} where fn() does that group of products (the rows of ``products`` with that
+    label) on random arrays of the same layout."""
     gen = np.random.default_rng(0)
-    runners = {}
+    jobs = {}
     for label, count, (m, k), (k2, n), left_T, right_T in products(cell, T, B, D, H):
         left = gen.standard_normal((k, m) if left_T else (m, k)).astype(dtype)
         right = gen.standard_normal((n, k2) if right_T else (k2, n)).astype(dtype)
         left, right = (left.T if left_T else left), (right.T if right_T else right)
-        out = np.empty((m, n), dtype)
+        jobs.setdefault(label, []).append((left, right, np.empty((m, n), dtype), count))
 
-        def run(left=left, right=right, out=out, count=count):
-            for _ in range(count):
-                np.matmul(left, right, out=out)
-        runners[label] = run
-    return runners
+    def runner(group):
+        def run():
+            for left, right, out, count in group:
+                for _ in range(count):
+                    np.matmul(left, right, out=out)
+        return run
+    return {label: runner(group) for label, group in jobs.items()}
 
 
 def floor_us(torch, repeats: int, pause: float = 0.0) -> dict:

@@ -37,3 +37,21 @@ def test_products_are_the_layers_flops(cell):
     G = {"RNN": H, "LSTM": 4 * H, "GRU": 3 * H}[cell]
     macs = sum(count * m * k * n for _, count, (m, k), (_, n), *_ in bench_cells.products(cell, T, B, D, H))
     assert macs == 3 * T * B * D * G + 3 * T * B * H * G
+
+
+def test_product_runners_run_every_product_of_a_group(monkeypatch):
+    """Products that share a label (the GRU's [r, z] and n parts) are replayed together."""
+    calls = []
+    real = bench_cells.np.matmul
+    def matmul(a, b, out):
+        calls.append((a.shape, b.shape))
+        return real(a, b, out=out)
+    monkeypatch.setattr(bench_cells.np, "matmul", matmul)
+    runners = bench_cells.product_runners("GRU", 5, 3, 4, 6)
+    assert set(runners) == {label for label, *_ in bench_cells.products("GRU", 5, 3, 4, 6)}
+    for run in runners.values():
+        run()
+    expected = sorted(((m, k), (k2, n))
+                      for _, count, (m, k), (k2, n), *_ in bench_cells.products("GRU", 5, 3, 4, 6)
+                      for _ in range(count))
+    assert sorted(calls) == expected
