@@ -225,25 +225,20 @@ class AttentionLSTM(Module):
         self._collect_params()
         self.zero_grad()
 
+    def sublayers(self) -> dict:
+        return {"lstm": self.lstm, "attn": self.attn}
+
     def _collect_params(self):
-        """params share the sub-layers' arrays, so an optimizer step updates them in place
-        (refilled, not replaced: whoever holds ``params`` sees the arrays after ``astype``)."""
-        self.params.clear()
-        self.params.update({**{f"lstm.{k}": v for k, v in self.lstm.params.items()},
-                            **{f"attn.{k}": v for k, v in self.attn.params.items()}})
+        """The sub-layers' arrays (``Module._collect_params``) and the learned query ``q``."""
+        super()._collect_params()
         if self.q is not None:
             self.params["q"] = self.q
 
     def astype(self, dtype):
-        self.lstm.astype(dtype)
-        self.attn.astype(dtype)
+        dt = check_dtype(dtype)
         if self.q is not None:
-            self.q = self.q.astype(dtype)
-        self.dtype = np.dtype(dtype)
-        self._collect_params()
-        self.grads.clear()
-        self.zero_grad()
-        return self
+            self.q = self.q.astype(dt)           # before the sub-layers: _collect_params reads it
+        return super().astype(dt)
 
     def forward(self, x, state0=None, mask=None):
         hs, state, lstm_cache = self.lstm.forward(x, state0, mask)       # hs (T, B, H)
@@ -266,6 +261,6 @@ class AttentionLSTM(Module):
         else:
             grads["q"] = dquery.sum(axis=0)                             # (H,)
         dx, dstate0 = self.lstm.backward(dhs, cache.lstm, (dh_T, dc_T))
-        self.grads.update({**{f"lstm.{k}": g for k, g in self.lstm.grads.items()},
-                           **{f"attn.{k}": g for k, g in self.attn.grads.items()}, **grads})
+        self._collect_grads()
+        self.grads.update(grads)
         return dx, dstate0

@@ -84,21 +84,8 @@ class Bidirectional(Module):
         self._collect_params()
         self.zero_grad()
 
-    def _collect_params(self) -> None:
-        """``params`` holds the two layers' own arrays (same objects), in one dict kept for life."""
-        self.params.clear()
-        for prefix, layer in (("fw", self.fw), ("bw", self.bw)):
-            for k, p in layer.params.items():
-                self.params[f"{prefix}.{k}"] = p
-
-    def astype(self, dtype) -> "Bidirectional":
-        self.fw.astype(dtype)
-        self.bw.astype(dtype)
-        self.dtype = check_dtype(dtype)
-        self._collect_params()
-        self.grads.clear()
-        self.zero_grad()
-        return self
+    def sublayers(self) -> dict:
+        return {"fw": self.fw, "bw": self.bw}
 
     def forward(self, x, state0=None, mask=None):
         x = check_array("x", x, 3, (None, None, self.input_size), "TBD")
@@ -118,7 +105,5 @@ class Bidirectional(Module):
         ds_fw, ds_bw = _pair("dstate", dstate)
         dx_fw, ds0_fw = self.fw.backward(dhs[:, :, :H], cache.fw, ds_fw)
         dx_bw, ds0_bw = self.bw.backward(dhs[::-1, :, H:], cache.bw, ds_bw)
-        for prefix, layer in (("fw", self.fw), ("bw", self.bw)):
-            for k, g in layer.grads.items():
-                self.grads[f"{prefix}.{k}"] = g
+        self._collect_grads()
         return dx_fw + dx_bw[::-1], (ds0_fw, ds0_bw)

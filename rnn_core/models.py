@@ -30,18 +30,14 @@ from typing import NamedTuple
 import numpy as np
 
 from .attention import AdditiveAttention
+from .bidirectional import CELLS
 from .errors import (FileFormatError, HyperparameterError, NonFiniteError, RNNCoreError, ShapeError, check_array, check_dtype, check_mask, check_option,
                      check_positive, check_positive_int, check_rng, check_unit_interval)
-from .gru import GRU
 from .layers import Dense, Dropout, Embedding
 from .losses import mse, softmax, softmax_cross_entropy
-from .lstm import LSTM
 from .module import Module
-from .rnn import RNN
 
 __all__ = ["CharLM", "SequenceClassifier", "SequenceRegressor", "load_model"]
-
-CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 class _Model(Module):
@@ -54,33 +50,20 @@ class _Model(Module):
 
     def _add(self, prefix: str, layer: Module) -> Module:
         self.layers[prefix] = layer
-        for k, v in layer.params.items():
-            self.params[f"{prefix}.{k}"] = v   # the same array object, not a copy
+        self._collect_params()            # the layer's own arrays, not copies
         return layer
+
+    def sublayers(self) -> dict:
+        return self.layers
 
     def astype(self, dtype) -> "_Model":
         """Cast every sub-layer to ``dtype`` (float32 or float64) in place; returns self.
 
         ``params`` and ``grads`` stay the same dicts, refilled with the sub-layers' new arrays,
         so the layers and an optimizer created afterwards see the same arrays."""
-        dt = check_dtype(dtype)
-        for layer in self.layers.values():
-            layer.astype(dt)
-        self.params.clear()
-        for prefix, layer in self.layers.items():
-            for k, v in layer.params.items():
-                self.params[f"{prefix}.{k}"] = v
-        self.grads.clear()
-        self.zero_grad()
-        self.dtype = dt
-        self.config["dtype"] = dt.name
+        super().astype(dtype)
+        self.config["dtype"] = self.dtype.name
         return self
-
-    def _collect_grads(self) -> None:
-        """Point ``grads`` at the gradients the sub-layers' backward just computed."""
-        for prefix, layer in self.layers.items():
-            for k, g in layer.grads.items():
-                self.grads[f"{prefix}.{k}"] = g
 
     def _cell_dstate(self, dh: np.ndarray):
         """The gradient at the final state: ``dh`` or ``(dh, 0)`` for an LSTM."""

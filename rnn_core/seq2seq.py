@@ -138,21 +138,12 @@ class Seq2Seq(Module):
 
     # ------------------------------------------------------------------ plumbing
 
-    def _collect_params(self) -> None:
-        """``params`` holds the sub-layers' own arrays (same objects), in one dict kept for life."""
-        self.params.clear()
-        for prefix, layer in self.layers.items():
-            for k, p in layer.params.items():
-                self.params[f"{prefix}.{k}"] = p
+    def sublayers(self) -> dict:
+        return self.layers
 
     def astype(self, dtype) -> "Seq2Seq":
-        for layer in self.layers.values():
-            layer.astype(dtype)
-        self.dtype = check_dtype(dtype)
+        super().astype(dtype)
         self.config["dtype"] = self.dtype.name
-        self._collect_params()
-        self.grads.clear()
-        self.zero_grad()
         return self
 
     def save(self, path) -> None:
@@ -334,9 +325,7 @@ class Seq2Seq(Module):
         dec.grads.update(g_dec)
         if attn is not None:
             attn.grads.update(g_att)
-        for prefix, layer in self.layers.items():
-            for k, g in layer.grads.items():
-                self.grads[f"{prefix}.{k}"] = g
+        self._collect_grads()
 
     def _dstate(self, dh):
         return (dh, np.zeros_like(dh)) if self.cell == "lstm" else dh

@@ -91,21 +91,8 @@ class Stacked(Module):
         self._collect_params()
         self.zero_grad()
 
-    def _collect_params(self) -> None:
-        """``params`` holds the layers' own arrays (same objects), in one dict kept for life."""
-        self.params.clear()
-        for l, layer in enumerate(self.layers):
-            for k, p in layer.params.items():
-                self.params[f"l{l}.{k}"] = p
-
-    def astype(self, dtype) -> "Stacked":
-        for layer in self.layers:
-            layer.astype(dtype)
-        self.dtype = check_dtype(dtype)
-        self._collect_params()
-        self.grads.clear()
-        self.zero_grad()
-        return self
+    def sublayers(self) -> dict:
+        return {f"l{l}": layer for l, layer in enumerate(self.layers)}
 
     def forward(self, x, state0=None, mask=None, train: bool = False):
         if not isinstance(train, (bool, np.bool_)):
@@ -132,10 +119,8 @@ class Stacked(Module):
         dstates0 = [None] * self.num_layers
         dh = dhs
         for l in range(self.num_layers - 1, -1, -1):
-            layer = self.layers[l]
-            dh, dstates0[l] = layer.backward(dh, cache.layers[l], dstates[l])   # dh: gradient of layer l's input
+            dh, dstates0[l] = self.layers[l].backward(dh, cache.layers[l], dstates[l])   # dh: gradient of layer l's input
             if cache.drops[l] is not None:
                 dh = self.drop.backward(dh, cache.drops[l])
-            for k, g in layer.grads.items():
-                self.grads[f"l{l}.{k}"] = g
+        self._collect_grads()
         return dh, dstates0
