@@ -39,6 +39,7 @@ from .errors import (HyperparameterError, ShapeError, check_array, check_cache, 
                      check_positive_int, check_rng)
 from .init import orthogonal, xavier_uniform
 from .module import Module
+from .scratch import scratch
 
 __all__ = ["GRU", "GRUCache", "gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward"]
 
@@ -217,24 +218,28 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h):
     H = h0.shape[1]
     W_hrz_T = np.ascontiguousarray(W_h[:, :2 * H].T)      # (2H, H)
     W_hn_T = np.ascontiguousarray(W_h[:, 2 * H:].T)       # (H, H)
-    h_prev = np.concatenate([h0[None], h_all[:-1]])       # (T, B, H) state entering each step
     r, z, n = cache.r, cache.z, cache.n                   # (T, B, H) each
     dt = n.dtype
+
+    def buffer(name, G=H):                                # (T, B, G) reused memory (rnn_core/scratch.py):
+        return scratch("gru." + name, (T, B, G), dt)      # every element is written before it is read
+    h_prev = buffer("h_prev")                             # (T, B, H) state entering each step
+    h_prev[0], h_prev[1:] = h0, h_all[:-1]
     # local derivatives for all steps at once (they do not depend on the incoming gradient):
-    one_minus_z = np.subtract(1.0, z)                     # (T, B, H)
-    dn_fac = np.multiply(n, n)
+    one_minus_z = np.subtract(1.0, z, out=buffer("1-z"))  # (T, B, H)
+    dn_fac = np.multiply(n, n, out=buffer("dn_fac"))
     np.subtract(1.0, dn_fac, out=dn_fac)
     dn_fac *= one_minus_z                                 # da_n = dh ⊙ (1 − z)(1 − n²)
-    dz_fac = np.subtract(h_prev, n)
+    dz_fac = np.subtract(h_prev, n, out=buffer("dz_fac"))
     dz_fac *= z
     dz_fac *= one_minus_z                                 # da_z = dh ⊙ (h_prev − n) z(1 − z)
-    dr_fac = np.subtract(1.0, r)
+    dr_fac = np.subtract(1.0, r, out=buffer("dr_fac"))
     dr_fac *= r
     dr_fac *= cache.hn if cache.reset_after else h_prev   # da_r = d(r⊙u) ⊙ u ⊙ r(1 − r), u = hn or h_prev
-    dA_rz = np.empty((T, B, 2 * H), dtype=dt)             # d pre-activations [a_r, a_z]
-    dA_n = np.empty((T, B, H), dtype=dt)                  # d pre-activation a_n
+    dA_rz = buffer("dA_rz", 2 * H)                        # d pre-activations [a_r, a_z]
+    dA_n = buffer("dA_n")                                 # d pre-activation a_n
     dR, dZ = dA_rz[..., :H], dA_rz[..., H:]               # (T, B, H) views
-    du = np.empty((T, B, H), dtype=dt)                    # d rh (reset_after=False) or d hn (True)
+    du = buffer("du")                                     # d rh (reset_after=False) or d hn (True)
     dh = dh_T.astype(dt, copy=True)                       # own buffer, written in place
     dh_t, tmp = np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt)
     for t in range(T - 1, -1, -1):

@@ -35,6 +35,7 @@ from .activations import sigmoid, tanh
 from .errors import HyperparameterError, ShapeError, check_array, check_cache, check_dtype, check_mask, check_positive_int, check_rng
 from .init import orthogonal, xavier_uniform
 from .module import Module
+from .scratch import scratch
 
 __all__ = ["LSTM", "LSTMCache", "LSTMStepCache", "lstm_step_forward", "lstm_step_backward",
            "lstm_forward", "lstm_backward", "check_lstm_state", "init_lstm_params"]
@@ -242,8 +243,8 @@ def lstm_backward(dhs, cache: LSTMCache, dh_T=None, dc_T=None):
     T, B, D = x.shape
     H = h_all.shape[2]
     f = cache.f                                                     # (T, B, H) view
-    dA = np.empty_like(gates)                                       # (T, B, 4H)
-    K = np.empty_like(tanh_c)                                       # (T, B, H)
+    dA = scratch("lstm.dA", gates.shape, gates.dtype)              # (T, B, 4H), reused memory:
+    K = scratch("lstm.K", tanh_c.shape, tanh_c.dtype)              # (T, B, H)  neither leaves here
     dA4 = dA.reshape(T, B, 4, H)                                    # gate blocks as an axis
     dA_ifg, dA_o = dA4[:, :, :3], dA4[:, :, 3]                      # (T, B, 3, H), (T, B, H) views
     W_hT = np.ascontiguousarray(W_h.T)                              # (4H, H), contiguous is faster in the loop
