@@ -19,6 +19,17 @@ def test_notebook_stored_without_outputs(path):
                        "run `make clear-outputs` before committing")
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_cells_have_unique_ids(path):
+    """nbformat 4.5 cells carry an id; one without it makes every reader of the notebook (the
+    book build, nbval) print a MissingIDFieldWarning, and a future nbformat will refuse it."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    ids = [c.get("id") for c in nb["cells"]]
+    missing = [i for i, cid in enumerate(ids) if not cid]
+    assert not missing, f"{path.name}: cells {missing} have no id (nbformat.validator.normalize adds them)"
+    assert len(set(ids)) == len(ids), f"{path.name}: repeated cell ids"
+
+
 def test_every_notebook_is_in_the_table_of_contents():
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
     listed = set(re.findall(r"file:\s*(\S+)", toc))
