@@ -25,8 +25,26 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	@touch $(STAMP)
 
+# jupyter-cache re-executes a notebook only when its own code changes, and Sphinx rereads only
+# changed pages. When the package, the benchmark code or results, or the data change, every
+# notebook's outputs may change: drop both caches then, so that no page shows outputs of older
+# code. _build/.code-stamp marks the last build.
+CODE_STAMP := _build/.code-stamp
+define fresh_cache
+	@if [ -d _build/.jupyter_cache ] && { [ ! -f $(CODE_STAMP) ] || \
+	    [ -n "$$(find rnn_core benchmarks data pyproject.toml requirements.txt -newer $(CODE_STAMP) -not -path "*/__pycache__/*" -print -quit)" ]; }; then \
+	  echo "rnn_core, benchmarks or data changed since the last build: every notebook runs again"; \
+	  rm -rf _build/.jupyter_cache _build/.doctrees; \
+	fi
+	@mkdir -p _build && touch $(CODE_STAMP).next
+endef
+# after a build without errors: the stamp is the time the build started
+mark_built = @mv $(CODE_STAMP).next $(CODE_STAMP)
+
 book: $(STAMP)
+	$(fresh_cache)
 	$(JB)
+	$(mark_built)
 	@echo
 	@echo "Book built. Open $(CURDIR)/_build/html/index.html in your browser."
 
@@ -34,7 +52,9 @@ book: $(STAMP)
 # unit tests, every notebook under nbval, browser tests of the built pages, and
 # the unit tests again under other OpenBLAS kernels (`make kernels`).
 test: $(STAMP)
+	$(fresh_cache)
 	$(JB)
+	$(mark_built)
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax
 	@$(MAKE) --no-print-directory kernels
 
