@@ -211,7 +211,8 @@ def gru_backward(dhs, dh_T, cache: GRUCache, W_x, W_h):
     grads has dW_x, dW_h, db (and db_h when reset_after); the weight gradients are a few
     large matmuls after the loop over the stacked per-step gradients. The local derivatives
     that do not depend on the incoming gradient are computed for all steps before the loop,
-    in place; the loop then works on contiguous (B, H) arrays.
+    in place; the loop then works on contiguous (B, H) arrays. All of these temporaries live
+    in scratch memory that every call of the thread reuses (``rnn_core/scratch.py``).
     """
     x, h0, h_all, mask = cache.x, cache.h0, cache.h, cache.mask
     T, B, D = x.shape

@@ -237,7 +237,8 @@ def lstm_backward(dhs, cache: LSTMCache, dh_T=None, dc_T=None):
     once, just before the loop reaches them (a block is as many steps as fit in about
     256 KiB, so the loop reads them from the cache; all T steps at once for small B·H).
     The loop then only multiplies them by dc (first three gate blocks) and dh (the last);
-    the weight gradients are one product each after the loop.
+    the weight gradients are one product each after the loop. dA and K live in scratch
+    memory that every call of the thread reuses (``rnn_core/scratch.py``: no page faults).
     """
     x, gates, c_all, tanh_c, h_all, mask, W_x, W_h = cache
     T, B, D = x.shape
