@@ -66,8 +66,9 @@ class Module:
         A module with sub-modules casts them and refills ``params`` and ``grads`` (the same
         dicts) with their new arrays."""
         dt = check_dtype(dtype)
-        if self.sublayers():
-            for layer in self.sublayers().values():
+        subs = self.sublayers()
+        if subs:
+            for layer in subs.values():
                 layer.astype(dt)
             self._collect_params()
             self.grads.clear()
