@@ -238,7 +238,7 @@ def lstm_backward(dhs, cache: LSTMCache, dh_T=None, dc_T=None):
     256 KiB, so the loop reads them from the cache; all T steps at once for small B·H).
     The loop then only multiplies them by dc (first three gate blocks) and dh (the last);
     the weight gradients are one product each after the loop. dA and K live in scratch
-    memory that every call of the thread reuses (``rnn_core/scratch.py``: no page faults).
+    memory that every call of the thread reuses (``rnn_core/scratch.py``: no fresh pages per call).
     """
     x, gates, c_all, tanh_c, h_all, mask, W_x, W_h = cache
     T, B, D = x.shape

@@ -7,8 +7,8 @@ every backward therefore pays for all of its page faults every time. Measured on
 machine of ``benchmarks/README.md``: a loop of LSTM forward + backward calls at
 (T, B, D, H) = (50, 32, 64, 128) took 1,736 page faults per call, and 0 with the backward's two
 large temporaries taken from here (one-thread CPU time 31.5-33.7 ms -> 21.4-26.1 ms per call in
-three alternating runs); ``make bench`` at (100, 64, 128, 256) went from 222 to 187 ms (LSTM) and
-from 201 to 162 ms (GRU).
+three alternating runs); ``benchmarks/bench_cells.py`` at (100, 64, 128, 256), in three pairs of
+runs before and after, went from 201-236 to 174-192 ms (LSTM) and from 180-201 to 141-162 ms (GRU).
 
 ``scratch(key, shape, dtype)`` hands out the same memory each time it is called with the same
 ``key`` in the same thread, growing it when a call needs more. Its contents are whatever the
